@@ -1,0 +1,155 @@
+/**
+ * The fastify application: validation, auth, idempotency, error shape, OpenAPI,
+ * and the route modules. Built from its dependencies so tests can start it on
+ * any store.
+ */
+import { randomUUID } from 'node:crypto';
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { Clock } from '../clock.js';
+import type { Config } from '../config.js';
+import { DomainError } from '../domain/decider.js';
+import type { EventStore } from '../eventstore/event-store.js';
+import type { ProjectionRunner } from '../projections/projection-runner.js';
+import type { ReadModelDb } from '../projections/read-model-db.js';
+import { ApiError, fromDomainError, STATUS_OF, type ErrorBody, type ErrorKind } from './api-error.js';
+import { authenticate } from './auth.js';
+import { IdempotencyStore } from './idempotency.js';
+import { describeValidationErrors, validatorCompiler } from './validation.js';
+import { registerHealthRoutes } from './routes/health.js';
+import { registerScheduleRoutes } from './routes/schedules.js';
+import { registerGroupRoutes } from './routes/machine-groups.js';
+import { registerVmRoutes } from './routes/vm-contexts.js';
+import { ConcurrencyExhaustedError } from '../commands/run-decider.js';
+
+export interface ApiDeps {
+  config: Config;
+  logger: FastifyBaseLogger;
+  store: EventStore;
+  readDb: ReadModelDb;
+  projections: ProjectionRunner;
+  clock: Clock;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    idempotency?: { principal: string; key: string };
+  }
+}
+
+const REQUEST_ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
+const IDEMPOTENCY_KEY_PATTERN = /^[\x21-\x7e]{1,255}$/;
+
+/** Fastify's own client errors, by code, in the error shape's kinds. */
+function kindOfFastifyError(error: FastifyError): ErrorKind | null {
+  if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return 'PayloadTooLarge';
+  const status = error.statusCode ?? 500;
+  if (status === 413) return 'PayloadTooLarge';
+  if (status === 404) return 'NotFound';
+  if (status === 401) return 'Unauthorized';
+  if (status === 403) return 'Forbidden';
+  if (status === 429) return 'RateLimited';
+  if (status >= 400 && status < 500) return 'ValidationError';
+  return null;
+}
+
+export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: deps.logger,
+    bodyLimit: deps.config.bodyLimitBytes,
+    genReqId: (request) => {
+      const given = request.headers['x-request-id'];
+      return typeof given === 'string' && REQUEST_ID_PATTERN.test(given) ? given : randomUUID();
+    },
+    ajv: { customOptions: { allErrors: true } },
+  });
+  app.setValidatorCompiler(validatorCompiler);
+
+  const idempotency = new IdempotencyStore(deps.readDb.knex);
+  await idempotency.init();
+
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+
+  // Auth before the body is parsed, so an anonymous caller learns nothing about validation.
+  app.addHook('onRequest', async (request) => {
+    if (!request.url.startsWith('/api/')) return;
+    request.principal = authenticate(deps.config.apiTokens, request);
+  });
+
+  app.addHook('preHandler', async (request, reply) => {
+    const key = request.headers['idempotency-key'];
+    if (key === undefined || request.method === 'GET' || !request.url.startsWith('/api/')) return;
+    if (typeof key !== 'string' || !IDEMPOTENCY_KEY_PATTERN.test(key)) {
+      throw new ApiError('ValidationError', 'Idempotency-Key must be 1..255 printable characters', [{ path: 'header:idempotency-key', message: 'invalid' }]);
+    }
+    const principal = request.principal.name;
+    const claim = await idempotency.claim(principal, key, IdempotencyStore.hashRequest(request.method, request.url, request.body), deps.clock.now().getTime());
+    if (claim.kind === 'replay') {
+      reply.header('idempotent-replayed', 'true').code(claim.answer.statusCode).type('application/json');
+      return reply.send(claim.answer.body);
+    }
+    request.idempotency = { principal, key };
+    return undefined;
+  });
+
+  app.addHook('onSend', async (request, reply, payload) => {
+    const claim = request.idempotency;
+    if (!claim) return payload;
+    request.idempotency = undefined;
+    if (reply.statusCode >= 500 || typeof payload !== 'string') await idempotency.abandon(claim.principal, claim.key);
+    else await idempotency.complete(claim.principal, claim.key, { statusCode: reply.statusCode, body: payload });
+    return payload;
+  });
+
+  app.setErrorHandler(async (error: FastifyError | ApiError | DomainError | Error, request: FastifyRequest, reply: FastifyReply) => {
+    let apiError: ApiError;
+    if (error instanceof ApiError) apiError = error;
+    else if (error instanceof DomainError) apiError = fromDomainError(error);
+    else if (error instanceof ConcurrencyExhaustedError) apiError = new ApiError('Conflict', 'the resource is being changed by others; try again');
+    else if ('validation' in error && Array.isArray(error.validation)) {
+      const part = (error as FastifyError).validationContext ?? 'body';
+      apiError = new ApiError('ValidationError', `invalid ${part}`, describeValidationErrors(error.validation as never, part));
+    } else {
+      const kind = kindOfFastifyError(error as FastifyError);
+      if (kind) apiError = new ApiError(kind, error.message);
+      else {
+        request.log.error({ err: error }, 'request failed');
+        const body: ErrorBody = { error: 'InternalError', message: 'internal error', request_id: request.id };
+        return reply.code(500).send(body);
+      }
+    }
+    if (apiError.statusCode >= 500) request.log.warn({ kind: apiError.kind, message: apiError.message }, 'request unavailable');
+    else request.log.info({ kind: apiError.kind, message: apiError.message }, 'request refused');
+    const body: ErrorBody = { error: apiError.kind, message: apiError.message, request_id: request.id };
+    if (apiError.details.length > 0) body.details = apiError.details;
+    return reply.code(STATUS_OF[apiError.kind]).send(body);
+  });
+
+  app.setNotFoundHandler(async (request, reply) => {
+    const body: ErrorBody = { error: 'NotFound', message: `no route ${request.method} ${request.url.split('?')[0]}`, request_id: request.id };
+    return reply.code(404).send(body);
+  });
+
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'Replication scheduler API', version: '1' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      security: [{ bearer: [] }],
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+
+  await registerHealthRoutes(app, deps);
+  await app.register(
+    async (api) => {
+      await registerScheduleRoutes(api, deps);
+      await registerGroupRoutes(api, deps);
+      await registerVmRoutes(api, deps);
+    },
+    { prefix: '/api/v1' },
+  );
+  return app;
+}

@@ -1,0 +1,85 @@
+/**
+ * The command loop every handler uses: read the stream, fold, decide, append with
+ * the expected revision; on a concurrency conflict read again and decide again.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Decider } from '../domain/decider.js';
+import { WrongExpectedVersionError, type EventStore, type Position, type RecordedEvent } from '../eventstore/event-store.js';
+import { metadataOf, type CommandContext } from './command-context.js';
+
+export interface DomainEventShape {
+  type: string;
+  data: object;
+}
+
+export interface DecisionResult<E, S> {
+  events: E[];
+  /** State after the decision (before it when nothing was appended). */
+  state: S;
+  /** Position of the last appended event; null when the decision appended nothing. */
+  position: Position | null;
+  /** Revision of the stream after the decision, or null when the stream is absent. */
+  revision: number | null;
+}
+
+export class ConcurrencyExhaustedError extends Error {
+  override readonly name = 'ConcurrencyExhaustedError';
+  constructor(readonly streamId: string, attempts: number) {
+    super(`stream ${streamId} kept changing: gave up after ${attempts} attempts`);
+  }
+}
+
+const MAX_ATTEMPTS = 8;
+
+export async function loadState<C, E extends DomainEventShape, S>(
+  store: EventStore,
+  streamId: string,
+  decider: Decider<C, E, S>,
+): Promise<{ state: S; revision: number | null; events: RecordedEvent[] }> {
+  const events = await store.readStream(streamId);
+  let state = decider.initialState;
+  for (const recorded of events) state = decider.evolve(state, { type: recorded.type, data: recorded.data } as unknown as E);
+  const last = events[events.length - 1];
+  return { state, revision: last ? last.revision : null, events };
+}
+
+/**
+ * Runs `decide` on the stream's current state and appends the result.
+ * `commandFor` is called again after each conflict, so facts it gathers stay fresh.
+ */
+export async function runDecider<C, E extends DomainEventShape, S>(
+  store: EventStore,
+  streamId: string,
+  decider: Decider<C, E, S>,
+  commandFor: (state: S) => C | Promise<C>,
+  context: CommandContext,
+): Promise<DecisionResult<E, S>> {
+  for (let attempt = 1; ; attempt++) {
+    const { state, revision } = await loadState(store, streamId, decider);
+    const command = await commandFor(state);
+    const events = decider.decide(command, state);
+    if (events.length === 0) return { events, state, position: null, revision };
+    try {
+      const metadata = metadataOf(context);
+      const result = await store.append(
+        streamId,
+        events.map((event) => ({ id: randomUUID(), type: event.type, data: event.data as Record<string, unknown>, metadata })),
+        revision === null ? 'no_stream' : revision,
+      );
+      const next = events.reduce((s, e) => decider.evolve(s, e), state);
+      return { events, state: next, position: result.position, revision: result.nextExpectedRevision };
+    } catch (error) {
+      if (!(error instanceof WrongExpectedVersionError)) throw error;
+      if (attempt >= MAX_ATTEMPTS) throw new ConcurrencyExhaustedError(streamId, attempt);
+      // Someone else wrote first: back off a little (jittered) and decide again on fresh state.
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * 5 * attempt));
+    }
+  }
+}
+
+/** The later of two positions (either may be null). */
+export function laterPosition(store: EventStore, a: Position | null, b: Position | null): Position | null {
+  if (a === null) return b;
+  if (b === null) return a;
+  return store.comparePositions(a, b) >= 0 ? a : b;
+}
