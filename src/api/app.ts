@@ -17,6 +17,7 @@ import { ApiError, fromDomainError, STATUS_OF, type ErrorBody, type ErrorKind } 
 import { authenticate } from './auth.js';
 import { IdempotencyStore } from './idempotency.js';
 import { describeValidationErrors, validatorCompiler } from './validation.js';
+import { errorSchema } from './schemas/common.js';
 import { registerHealthRoutes } from './routes/health.js';
 import { registerScheduleRoutes } from './routes/schedules.js';
 import { registerGroupRoutes } from './routes/machine-groups.js';
@@ -65,6 +66,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     ajv: { customOptions: { allErrors: true } },
   });
   app.setValidatorCompiler(validatorCompiler);
+  app.addSchema(errorSchema);
 
   const idempotency = new IdempotencyStore(deps.readDb.knex);
   await idempotency.init();

@@ -74,9 +74,12 @@ export function toVmView(row: Row): VmView {
   };
 }
 
-/** `%` and `_` typed by a user are matched literally. */
+/**
+ * `%` and `_` typed by a user are matched literally. The escape character is `!`
+ * because a backslash is itself an escape in MariaDB string literals but not in SQLite.
+ */
 function likePattern(text: string): string {
-  return `%${text.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+  return `%${text.toLowerCase().replace(/[!%_]/g, (c) => `!${c}`)}%`;
 }
 
 export class VmQueries {
@@ -98,7 +101,7 @@ export class VmQueries {
     if (filter.ungrouped) query.whereNull('m.group_id');
     if (filter.search) {
       const pattern = likePattern(filter.search);
-      query.where((where) => where.whereRaw("lower(v.vm_name) like ? escape '\\'", [pattern]).orWhereRaw("lower(v.vmware_vm_id) like ? escape '\\'", [pattern]));
+      query.where((where) => where.whereRaw("lower(v.vm_name) like ? escape '!'", [pattern]).orWhereRaw("lower(v.vmware_vm_id) like ? escape '!'", [pattern]));
     }
     const page = await pageOf(query, [{ column: 'v.vm_name' }, { column: 'v.context_id' }], filter.limit, filter.page);
     return { ...page, items: page.items.map(toVmView) };

@@ -7,6 +7,7 @@ import { DomainError } from '../../domain/decider.js';
 import type { GroupSettings, MembershipSettings } from '../../domain/vm-fields.js';
 import type { Position } from '../../eventstore/event-store.js';
 import { GroupQueries } from '../../queries/group-queries.js';
+import { VmQueries } from '../../queries/vm-queries.js';
 import { notFound } from '../api-error.js';
 import type { ApiDeps } from '../app.js';
 import { errorResponses, idParam, idParams } from '../schemas/common.js';
@@ -25,6 +26,7 @@ interface AssignBody {
 
 export async function registerGroupRoutes(app: FastifyInstance, deps: ApiDeps): Promise<void> {
   const groups = new GroupQueries(deps.readDb.knex);
+  const vms = new VmQueries(deps.readDb.knex);
   const { store } = deps;
   const tags = ['Machine groups'];
 
@@ -142,6 +144,7 @@ export async function registerGroupRoutes(app: FastifyInstance, deps: ApiDeps): 
       const context = commandContext(request, deps);
       const { group_id: groupId, priority, enabled } = request.body;
       if (groupId === null) {
+        if (!(await vms.get(vmId))) throw notFound('VM context', vmId);
         const current = await groups.membershipOf(vmId);
         const outcome = current ? await unassignVm(store, null, vmId, context) : { id: vmId, position: null };
         return answerWrite(deps, request, reply, outcome, 200, async () => ({ vm_context_id: vmId, group_id: null }));

@@ -99,11 +99,11 @@ export async function registerScheduleRoutes(app: FastifyInstance, deps: ApiDeps
     },
   );
 
-  app.post<{ Body: { cron_expression: string; timezone: string; count?: number } }>(
+  app.post<{ Body: { cron_expression: string; timezone?: string; count?: number } }>(
     '/schedules/preview',
     { config: { minRole: 'viewer' }, schema: { tags, summary: 'Preview the due instants of a cron expression and zone before saving', body: previewBody } },
     async (request) => {
-      const { cron_expression: expression, timezone, count = 5 } = request.body;
+      const { cron_expression: expression, timezone = 'UTC', count = 5 } = request.body;
       const problems = [];
       const cronProblem = validateCron(expression);
       if (cronProblem) problems.push({ path: '/cron_expression', message: cronProblem });

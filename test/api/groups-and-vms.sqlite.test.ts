@@ -1,0 +1,3 @@
+import { groupAndVmScenarios } from './groups-and-vms.scenarios.js';
+
+groupAndVmScenarios('sqlite');

@@ -1,0 +1,3 @@
+import { scheduleScenarios } from './schedules.scenarios.js';
+
+scheduleScenarios('sqlite');

@@ -1,0 +1,40 @@
+/** Starts the whole service in-process on throwaway stores, for API tests. */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadConfig } from '../../src/config.js';
+import { startService, type Service } from '../../src/service.js';
+import { createTestDatabase } from './mariadb.js';
+
+export interface TestService extends Service {
+  /** Stops the service and removes its stores. */
+  dispose(): Promise<void>;
+}
+
+export type Backend = 'sqlite' | 'mariadb';
+
+export async function startTestService(backend: Backend = 'sqlite', env: Record<string, string> = {}): Promise<TestService> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'scheduler-test-'));
+  const database = backend === 'mariadb' ? await createTestDatabase('t_api') : null;
+  const config = loadConfig({ DATA_DIR: dataDir, LOG_LEVEL: 'silent', ...(database ? { DATABASE_URL: database.url } : {}), ...env });
+  const service = await startService(config);
+  return Object.assign(service, {
+    async dispose() {
+      await service.stop();
+      await database?.drop();
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  });
+}
+
+/** Every event in the log, for "nothing was appended" checks. */
+export async function logLength(service: Service): Promise<number> {
+  let count = 0;
+  let after: string | null = null;
+  for (;;) {
+    const page = await service.store.readAll({ after, maxCount: 1000 });
+    if (page.length === 0) return count;
+    count += page.length;
+    after = page[page.length - 1]!.position;
+  }
+}
