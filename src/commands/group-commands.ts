@@ -18,7 +18,7 @@ export async function groupState(store: EventStore, id: string): Promise<GroupSt
 }
 
 function nameReservation(name: string, ownerId: string): Reservation {
-  return { kind: 'group-name', value: name.trim(), key: normalizeName(name), ownerId, takenMessage: `a machine group named "${name.trim()}"`, field: '/name' };
+  return { kind: 'group-name', value: name.trim(), ownerId, takenMessage: `a machine group named "${name.trim()}"`, field: '/name' };
 }
 
 function holderOwnsName(store: EventStore) {

@@ -5,7 +5,7 @@
  */
 import { DomainError } from '../domain/decider.js';
 import type { ReservationKind } from '../domain/events.js';
-import { reservationDecider, reservationStreamId } from '../domain/reservation.js';
+import { reservationDecider, reservationKey, reservationStreamId } from '../domain/reservation.js';
 import type { EventStore, Position } from '../eventstore/event-store.js';
 import type { CommandContext } from './command-context.js';
 import { loadState, runDecider } from './run-decider.js';
@@ -18,10 +18,8 @@ const ORPHAN_GRACE_MS = 30_000;
 
 export interface Reservation {
   kind: ReservationKind;
-  /** The value as the user wrote it (kept for the audit trail). */
+  /** The value as the user wrote it (kept for the audit trail); its key (reservationKey) must be unique. */
   value: string;
-  /** The normalised value that must be unique. */
-  key: string;
   ownerId: string;
   /** What to tell the user when someone else holds it, e.g. `a schedule named "nightly"`, and the field at fault. */
   takenMessage: string;
@@ -32,7 +30,8 @@ export interface Reservation {
 export type HolderCheck = (holderId: string, key: string) => Promise<boolean>;
 
 export async function reserve(store: EventStore, reservation: Reservation, holderStillOwns: HolderCheck, context: CommandContext): Promise<Position | null> {
-  const streamId = reservationStreamId(reservation.kind, reservation.key);
+  const key = reservationKey(reservation.kind, reservation.value);
+  const streamId = reservationStreamId(reservation.kind, key);
   const result = await runDecider(
     store,
     streamId,
@@ -40,7 +39,7 @@ export async function reserve(store: EventStore, reservation: Reservation, holde
     async (state) => {
       let stale = false;
       if (state.holder !== null && state.holder !== reservation.ownerId) {
-        const owns = await holderStillOwns(state.holder, reservation.key);
+        const owns = await holderStillOwns(state.holder, key);
         if (!owns) {
           const { events } = await loadState(store, streamId, reservationDecider);
           const reservedAt = Date.parse(events[events.length - 1]?.metadata.timestamp ?? '');
@@ -62,7 +61,7 @@ export async function reserve(store: EventStore, reservation: Reservation, holde
 export async function release(store: EventStore, reservation: Reservation, context: CommandContext): Promise<Position | null> {
   const result = await runDecider(
     store,
-    reservationStreamId(reservation.kind, reservation.key),
+    reservationStreamId(reservation.kind, reservationKey(reservation.kind, reservation.value)),
     reservationDecider,
     () => ({ type: 'Release' as const, kind: reservation.kind, value: reservation.value, owner_id: reservation.ownerId, at: context.at, actor: context.actor }),
     context,

@@ -31,6 +31,27 @@ export class ConcurrencyExhaustedError extends Error {
 
 const MAX_ATTEMPTS = 8;
 
+/**
+ * Commands on one stream from this process run one after another: they would
+ * only lose to each other on the expected revision. Retries are left for the
+ * conflicts that come from other instances.
+ */
+const streamQueues = new Map<string, Promise<void>>();
+
+async function oneAtATime<T>(streamId: string, work: () => Promise<T>): Promise<T> {
+  const previous = streamQueues.get(streamId) ?? Promise.resolve();
+  let done!: () => void;
+  const mine = previous.then(() => new Promise<void>((resolve) => (done = resolve)));
+  streamQueues.set(streamId, mine);
+  await previous;
+  try {
+    return await work();
+  } finally {
+    done();
+    if (streamQueues.get(streamId) === mine) streamQueues.delete(streamId);
+  }
+}
+
 export async function loadState<C, E extends DomainEventShape, S>(
   store: EventStore,
   streamId: string,
@@ -48,6 +69,16 @@ export async function loadState<C, E extends DomainEventShape, S>(
  * `commandFor` is called again after each conflict, so facts it gathers stay fresh.
  */
 export async function runDecider<C, E extends DomainEventShape, S>(
+  store: EventStore,
+  streamId: string,
+  decider: Decider<C, E, S>,
+  commandFor: (state: S) => C | Promise<C>,
+  context: CommandContext,
+): Promise<DecisionResult<E, S>> {
+  return oneAtATime(streamId, () => decideAndAppend(store, streamId, decider, commandFor, context));
+}
+
+async function decideAndAppend<C, E extends DomainEventShape, S>(
   store: EventStore,
   streamId: string,
   decider: Decider<C, E, S>,

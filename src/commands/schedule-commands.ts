@@ -1,7 +1,6 @@
 /** Command handlers of the Schedule aggregate: create, update, enable, delete. */
-import { DomainError } from '../domain/decider.js';
 import { streamIds } from '../domain/events.js';
-import { normalizeName, scheduleDecider, type ChainParentFacts, type ScheduleState } from '../domain/schedule.js';
+import { normalizeName, scheduleDecider, type ChainParentFacts, type ScheduleReferences, type ScheduleState } from '../domain/schedule.js';
 import type { ScheduleSettings } from '../domain/schedule-fields.js';
 import type { EventStore, Position } from '../eventstore/event-store.js';
 import type { CommandContext } from './command-context.js';
@@ -9,15 +8,9 @@ import { newId } from './ids.js';
 import { release, withReservation, type Reservation } from './reservations.js';
 import { laterPosition, loadState, runDecider } from './run-decider.js';
 
-/** Who still points at a schedule; answered from the read models. */
-export interface ScheduleReferences {
-  group_ids: string[];
-  chain_child_ids: string[];
-  override_vm_ids: string[];
-}
-
 export interface ScheduleCommandDeps {
   store: EventStore;
+  /** Who still points at a schedule; answered from the read models. */
   referencesTo(scheduleId: string): Promise<ScheduleReferences>;
 }
 
@@ -51,7 +44,7 @@ async function chainParentFacts(store: EventStore, parentId: string | null | und
 }
 
 function nameReservation(name: string, ownerId: string): Reservation {
-  return { kind: 'schedule-name', value: name.trim(), key: normalizeName(name), ownerId, takenMessage: `a schedule named "${name.trim()}"`, field: '/name' };
+  return { kind: 'schedule-name', value: name.trim(), ownerId, takenMessage: `a schedule named "${name.trim()}"`, field: '/name' };
 }
 
 /** A holder owns a schedule name while it is live and still called so. */
@@ -81,31 +74,19 @@ export async function createSchedule(
 
 export async function updateSchedule(deps: ScheduleCommandDeps, id: string, changes: Partial<ScheduleSettings>, context: CommandContext): Promise<CommandOutcome> {
   const { store } = deps;
+  const commandOn = async (state: ScheduleState) => {
+    const currentParent = state.status === 'active' ? state.settings.chain_parent_schedule_id : null;
+    const parentId = 'chain_parent_schedule_id' in changes ? changes.chain_parent_schedule_id : currentParent;
+    return { type: 'UpdateSchedule' as const, schedule_id: id, changes, parent: await chainParentFacts(store, parentId), at: context.at, actor: context.actor };
+  };
+  const decide = () => runDecider(store, streamIds.schedule(id), scheduleDecider, commandOn, context);
   const before = await scheduleState(store, id);
-  if (before.status !== 'active') throw new DomainError('NotFound', `schedule ${id} not found`);
-  const renamed = changes.name !== undefined && normalizeName(changes.name) !== normalizeName(before.settings.name);
-  const decide = () =>
-    runDecider(
-      store,
-      streamIds.schedule(id),
-      scheduleDecider,
-      async (state) => {
-        const parentId = 'chain_parent_schedule_id' in changes ? changes.chain_parent_schedule_id : state.status === 'active' ? state.settings.chain_parent_schedule_id : null;
-        return { type: 'UpdateSchedule' as const, schedule_id: id, changes, parent: await chainParentFacts(store, parentId), at: context.at, actor: context.actor };
-      },
-      context,
-    );
-  if (!renamed || changes.name === undefined) {
-    const result = await decide();
-    return { id, position: result.position };
+  if (before.status !== 'active' || changes.name === undefined || normalizeName(changes.name) === normalizeName(before.settings.name)) {
+    return { id, position: (await decide()).position };
   }
-  const newName = changes.name;
-  // Validate the whole change before taking the new name.
-  scheduleDecider.decide(
-    { type: 'UpdateSchedule', schedule_id: id, changes, parent: await chainParentFacts(store, changes.chain_parent_schedule_id ?? before.settings.chain_parent_schedule_id), at: context.at, actor: context.actor },
-    before,
-  );
-  const result = await withReservation(store, nameReservation(newName, id), holderOwnsName(store), context, decide);
+  // A rename: validate the whole change before taking the new name, release the old one after.
+  scheduleDecider.decide(await commandOn(before), before);
+  const result = await withReservation(store, nameReservation(changes.name, id), holderOwnsName(store), context, decide);
   const released = await release(store, nameReservation(before.settings.name, id), context);
   return { id, position: laterPosition(store, result.position, released) };
 }

@@ -1,6 +1,7 @@
 /** Command handlers of the VM context aggregate: registration, status reports, scheduler switch. */
 import { streamIds } from '../domain/events.js';
 import { vmDecider } from '../domain/vm-context.js';
+import { vmIdentityValue } from '../domain/reservation.js';
 import type { VmDescription, VmStatus } from '../domain/vm-fields.js';
 import type { EventStore } from '../eventstore/event-store.js';
 import type { CommandContext } from './command-context.js';
@@ -9,16 +10,11 @@ import { withReservation, type Reservation } from './reservations.js';
 import { loadState, runDecider } from './run-decider.js';
 import type { CommandOutcome } from './schedule-commands.js';
 
-/** A VM is identified by its vCenter and its VMware id (not by name). */
-export function vmIdentityKey(description: Pick<VmDescription, 'vcenter_host' | 'vmware_vm_id'>): string {
-  return `${description.vcenter_host.trim().toLowerCase()}/${description.vmware_vm_id.trim()}`;
-}
-
 function identityReservation(description: VmDescription, ownerId: string): Reservation {
   return {
     kind: 'vm-identity',
-    value: `${description.vcenter_host}/${description.vmware_vm_id}`,
-    key: vmIdentityKey(description),
+    // A VM is identified by its vCenter and its VMware id, never by its name.
+    value: vmIdentityValue(description.vcenter_host, description.vmware_vm_id),
     ownerId,
     takenMessage: `a VM with vmware_vm_id "${description.vmware_vm_id}" on vCenter "${description.vcenter_host}"`,
     field: '/vmware_vm_id',

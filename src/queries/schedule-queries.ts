@@ -1,7 +1,7 @@
 /** Reads of the replication_schedules read model, shaped as the API answers. */
 import type { Knex } from 'knex';
 import { localWallTime, nextDueInstants } from '../domain/cron.js';
-import type { ScheduleReferences } from '../commands/schedule-commands.js';
+import type { ScheduleReferences } from '../domain/schedule.js';
 import { bool, int, iso, isoOrNull, textOrNull, type Row } from './row-values.js';
 
 export interface NextRun {

@@ -109,6 +109,9 @@ export function scheduleScenarios(backend: Backend): void {
       const deleteParent = await api.delete(`/schedules/${root.body.id}`);
       assert.equal(deleteParent.status, 409);
       assert.match(deleteParent.body.message, new RegExp(child.body.id));
+      const detached = await api.patch(`/schedules/${grandchild.body.id}`, { name: 'Standalone now', schedule_type: 'cron', cron_expression: '0 4 * * *', chain_parent_schedule_id: null });
+      assert.equal(detached.status, 200, JSON.stringify(detached.body));
+      assert.deepEqual([detached.body.schedule_type, detached.body.chain_parent_schedule_id, detached.body.next_runs.length], ['cron', null, 5]);
     });
 
     it('refuses to delete a schedule a group uses, naming the group; deletes it once free', async () => {

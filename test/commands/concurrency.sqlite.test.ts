@@ -1,0 +1,3 @@
+import { concurrencyScenarios } from './concurrency.scenarios.js';
+
+concurrencyScenarios('sqlite');

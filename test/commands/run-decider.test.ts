@@ -1,0 +1,81 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import { metadataOf, newCommandContext } from '../../src/commands/command-context.js';
+import { ConcurrencyExhaustedError, runDecider } from '../../src/commands/run-decider.js';
+import type { Decider } from '../../src/domain/decider.js';
+import type { EventStore } from '../../src/eventstore/event-store.js';
+import { openSqliteEventStore } from '../../src/eventstore/sql-event-store.js';
+
+/** A counter that refuses to pass 3: enough to see decisions made on fresh state. */
+type Incremented = { type: 'Incremented'; data: { to: number } };
+const counter: Decider<{ type: 'Increment' }, Incremented, number> = {
+  initialState: 0,
+  evolve: (_state, event) => event.data.to,
+  decide: (_command, state) => (state >= 3 ? [] : [{ type: 'Incremented', data: { to: state + 1 } }]),
+};
+
+const context = newCommandContext({ actor: 'tester', source: 'cli', at: new Date('2026-11-28T12:00:00Z'), requestId: 'req-1' });
+
+describe('the command loop', () => {
+  let store: EventStore;
+  before(async () => {
+    store = await openSqliteEventStore({ filename: ':memory:' });
+  });
+  after(async () => store.close());
+
+  const appendBehindItsBack = async (streamId: string, to: number) => {
+    const events = await store.readStream(streamId);
+    await store.append(streamId, [{ id: randomUUID(), type: 'Incremented', data: { to }, metadata: metadataOf(context) }], events.length === 0 ? 'no_stream' : events.length - 1);
+  };
+
+  it('stamps metadata and appends with the expected revision', async () => {
+    const result = await runDecider(store, 'counter-a', counter, () => ({ type: 'Increment' as const }), context);
+    assert.deepEqual([result.state, result.revision], [1, 0]);
+    const [event] = await store.readStream('counter-a');
+    assert.deepEqual(
+      [event?.metadata.actor, event?.metadata.source, event?.metadata.request_id, event?.metadata.correlation_id, event?.metadata.timestamp],
+      ['tester', 'cli', 'req-1', 'req-1', '2026-11-28T12:00:00.000Z'],
+    );
+  });
+
+  it('decides again on fresh state when another writer got in first', async () => {
+    let attempts = 0;
+    const result = await runDecider(
+      store,
+      'counter-b',
+      counter,
+      async () => {
+        attempts += 1;
+        if (attempts === 1) await appendBehindItsBack('counter-b', 1);
+        return { type: 'Increment' as const };
+      },
+      context,
+    );
+    assert.equal(attempts, 2);
+    assert.equal(result.state, 2, 'the second decision saw the other writer');
+    assert.deepEqual((await store.readStream('counter-b')).map((e) => e.data.to), [1, 2]);
+  });
+
+  it('appends nothing when the decision is empty', async () => {
+    for (let i = 0; i < 5; i++) await runDecider(store, 'counter-c', counter, () => ({ type: 'Increment' as const }), context);
+    assert.equal((await store.readStream('counter-c')).length, 3);
+  });
+
+  it('gives up with a typed error when the stream never stops changing', async () => {
+    let to = 0;
+    await assert.rejects(
+      runDecider(
+        store,
+        'counter-d',
+        { ...counter, decide: (_c, state) => [{ type: 'Incremented', data: { to: state + 100 } }] },
+        async () => {
+          await appendBehindItsBack('counter-d', ++to);
+          return { type: 'Increment' as const };
+        },
+        context,
+      ),
+      ConcurrencyExhaustedError,
+    );
+  });
+});
