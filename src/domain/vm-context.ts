@@ -92,7 +92,7 @@ const POSITIVE_INT: readonly [number, number] = [1, INT32_RANGE[1]];
 type RegisteredVm = Exclude<VmState, { status: 'absent' }>;
 
 /** The description with optional fields that were left out set to null. */
-function tidyDescription(d: VmDescription): VmDescription {
+export function tidyDescription(d: Pick<VmDescription, 'vm_name' | 'vmware_vm_id' | 'vm_path' | 'vcenter_host' | 'datacenter'> & Partial<VmDescription>): VmDescription {
   return {
     vm_name: d.vm_name,
     vmware_vm_id: d.vmware_vm_id,

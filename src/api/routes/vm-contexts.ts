@@ -2,6 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import { registerVm, reportVmStatus, setVmScheduler } from '../../commands/vm-commands.js';
 import type { VmDescription, VmStatus } from '../../domain/vm-fields.js';
+import { tidyDescription } from '../../domain/vm-context.js';
 import { GroupQueries } from '../../queries/group-queries.js';
 import { VmQueries, type VmFilter } from '../../queries/vm-queries.js';
 import { notFound } from '../api-error.js';
@@ -35,20 +36,7 @@ export async function registerVmRoutes(app: FastifyInstance, deps: ApiDeps): Pro
     '/vm-contexts',
     { schema: { tags, summary: 'Register a VM', body: registerVmBody, response: errorResponses(409) } },
     async (request, reply) => {
-      const body = request.body;
-      const description: VmDescription = {
-        vm_name: body.vm_name,
-        vmware_vm_id: body.vmware_vm_id,
-        vm_path: body.vm_path,
-        vcenter_host: body.vcenter_host,
-        datacenter: body.datacenter,
-        cpu_count: body.cpu_count ?? null,
-        memory_mb: body.memory_mb ?? null,
-        os_type: body.os_type ?? null,
-        power_state: body.power_state ?? null,
-        vm_tools_version: body.vm_tools_version ?? null,
-      };
-      const outcome = await registerVm(store, description, false, commandContext(request, deps));
+      const outcome = await registerVm(store, tidyDescription(request.body), false, commandContext(request, deps));
       return answerWrite(deps, request, reply, outcome, 201, () => detail(outcome.id));
     },
   );
