@@ -55,6 +55,35 @@ function kindOfFastifyError(error: FastifyError): ErrorKind | null {
   return null;
 }
 
+/** JSON pointer of the first string (or key) that is not well-formed UTF-16, or null. */
+function firstMalformedString(value: unknown, path: string): string | null {
+  if (typeof value === 'string') return value.isWellFormed() ? null : path;
+  if (Array.isArray(value)) {
+    for (const [index, item] of value.entries()) {
+      const found = firstMalformedString(item, `${path}/${index}`);
+      if (found !== null) return found;
+    }
+    return null;
+  }
+  if (value !== null && typeof value === 'object') {
+    for (const [key, item] of Object.entries(value)) {
+      if (!key.isWellFormed()) return `${path}/${key.toWellFormed()}`;
+      const found = firstMalformedString(item, `${path}/${key}`);
+      if (found !== null) return found;
+    }
+  }
+  return null;
+}
+
+function requestIdOf(body: string): string | null {
+  try {
+    const parsed = JSON.parse(body) as { request_id?: unknown };
+    return typeof parsed.request_id === 'string' ? parsed.request_id : null;
+  } catch {
+    return null;
+  }
+}
+
 export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: deps.logger,
@@ -63,7 +92,13 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
       const given = request.headers['x-request-id'];
       return typeof given === 'string' && REQUEST_ID_PATTERN.test(given) ? given : randomUUID();
     },
-    ajv: { customOptions: { allErrors: true } },
+    // Ids are at most 64 characters: longer ones reach the route and are refused by its schema.
+    maxParamLength: 512,
+    // Errors fastify raises before routing (malformed URL, over-long parameter) in our error shape too.
+    frameworkErrors: (error, request, reply) => {
+      const body: ErrorBody = { error: 'ValidationError', message: `malformed request: ${error.message}`, request_id: request.id };
+      void (reply as FastifyReply).header('x-request-id', request.id).code(400).send(body);
+    },
   });
   app.setValidatorCompiler(validatorCompiler);
   app.addSchema(errorSchema);
@@ -81,6 +116,12 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     request.principal = authenticate(deps.config.apiTokens, request);
   });
 
+  // JSON may carry lone UTF-16 surrogates that no database column can hold: refuse them up front.
+  app.addHook('preValidation', async (request) => {
+    const path = firstMalformedString(request.body, '');
+    if (path !== null) throw new ApiError('ValidationError', 'text must be valid Unicode (lone surrogate)', [{ path: path || '/', message: 'not valid Unicode' }]);
+  });
+
   app.addHook('preHandler', async (request, reply) => {
     const key = request.headers['idempotency-key'];
     if (key === undefined || request.method === 'GET' || !request.url.startsWith('/api/')) return;
@@ -90,6 +131,9 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     const principal = request.principal.name;
     const claim = await idempotency.claim(principal, key, IdempotencyStore.hashRequest(request.method, request.url, request.body), deps.clock.now().getTime());
     if (claim.kind === 'replay') {
+      // The first answer, as it was: its request id names the request that did the work.
+      const firstRequestId = requestIdOf(claim.answer.body);
+      if (firstRequestId) reply.header('x-request-id', firstRequestId);
       reply.header('idempotent-replayed', 'true').code(claim.answer.statusCode).type('application/json');
       return reply.send(claim.answer.body);
     }

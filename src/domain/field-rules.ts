@@ -40,26 +40,33 @@ export class Problems {
   }
 }
 
+/** Characters as a user counts them (code points, as the API's JSON schemas do), not UTF-16 units. */
+export function characterCount(text: string): number {
+  let count = 0;
+  for (const _ of text) count += 1;
+  return count;
+}
+
 /** A name: a string of 1..255 characters once trimmed. */
 export function checkName(problems: Problems, path: string, value: unknown): void {
   if (typeof value !== 'string') return problems.add(path, 'must be a string');
   const trimmed = value.trim();
   if (trimmed.length === 0) return problems.add(path, 'must not be empty');
-  if (trimmed.length > NAME_MAX_LENGTH) problems.add(path, `must be at most ${NAME_MAX_LENGTH} characters`);
+  if (characterCount(trimmed) > NAME_MAX_LENGTH) problems.add(path, `must be at most ${NAME_MAX_LENGTH} characters`);
 }
 
 /** A required string, non-empty once trimmed, of at most `max` characters. */
 export function checkText(problems: Problems, path: string, value: unknown, max: number): void {
   if (typeof value !== 'string') return problems.add(path, 'must be a string');
   if (value.trim().length === 0) return problems.add(path, 'must not be empty');
-  if (value.length > max) problems.add(path, `must be at most ${max} characters`);
+  if (characterCount(value) > max) problems.add(path, `must be at most ${max} characters`);
 }
 
 /** Null, or a string of at most `max` characters. */
 export function checkOptionalText(problems: Problems, path: string, value: unknown, max: number): void {
   if (value === null) return;
   if (typeof value !== 'string') return problems.add(path, 'must be a string or null');
-  if (value.length > max) problems.add(path, `must be at most ${max} characters`);
+  if (characterCount(value) > max) problems.add(path, `must be at most ${max} characters`);
 }
 
 export function checkDescription(problems: Problems, path: string, value: unknown): void {

@@ -164,8 +164,10 @@ function checkChain(p: Problems, scheduleId: string, s: ScheduleSettings, parent
   if (s.schedule_type !== 'chain' || typeof s.chain_parent_schedule_id !== 'string' || s.chain_parent_schedule_id === '') return;
   const parentId = s.chain_parent_schedule_id;
   if (parentId === scheduleId) {
-    p.add('/chain_parent_schedule_id', 'a schedule cannot follow itself');
-    return;
+    // Following itself is the shortest chain cycle: a 409 like every other cycle.
+    p.throwIfAny('schedule');
+    const message = `chain cycle: a schedule cannot follow itself (${scheduleId})`;
+    throw new DomainError('Conflict', message, [{ path: '/chain_parent_schedule_id', message }]);
   }
   if (parent === null || parent.parent_id !== parentId) {
     throw new Error(`schedule ${scheduleId}: chain parent facts for ${parentId} are missing (got ${parent?.parent_id ?? 'null'})`);

@@ -1,6 +1,7 @@
 /** Reads of machine groups and their members, shaped as the API answers. */
 import type { Knex } from 'knex';
 import { ACTIVE_JOB_STATUSES } from '../domain/job-statuses.js';
+import { pageOf, type Page } from './paging.js';
 import { bool, int, intOrNull, iso, isoOrNull, textOrNull, type Row } from './row-values.js';
 
 export interface LastExecution {
@@ -123,11 +124,11 @@ export class GroupQueries {
     return row ? ((await this.withStatistics([row]))[0] ?? null) : null;
   }
 
-  async list(scheduleId: string | undefined): Promise<{ groups: GroupView[]; total_count: number }> {
-    const query = this.knex('vm_machine_groups').orderBy([{ column: 'priority' }, { column: 'name' }, { column: 'id' }]);
-    if (scheduleId) query.where({ schedule_id: scheduleId });
-    const groups = await this.withStatistics((await query) as Row[]);
-    return { groups, total_count: groups.length };
+  async list(filter: { scheduleId?: string; limit: number; page: number }): Promise<Page<GroupView>> {
+    const query = this.knex('vm_machine_groups');
+    if (filter.scheduleId) query.where({ schedule_id: filter.scheduleId });
+    const page = await pageOf(query, [{ column: 'priority' }, { column: 'name' }, { column: 'id' }], filter.limit, filter.page);
+    return { ...page, items: await this.withStatistics(page.items) };
   }
 
   async members(groupId: string): Promise<GroupMemberView[]> {

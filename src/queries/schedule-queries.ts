@@ -2,6 +2,7 @@
 import type { Knex } from 'knex';
 import { localWallTime, nextDueInstants } from '../domain/cron.js';
 import type { ScheduleReferences } from '../domain/schedule.js';
+import { pageOf, type Page } from './paging.js';
 import { bool, int, iso, isoOrNull, textOrNull, type Row } from './row-values.js';
 
 export interface NextRun {
@@ -80,16 +81,16 @@ export class ScheduleQueries {
     return row ? toScheduleView(row, now) : null;
   }
 
-  async list(enabledOnly: boolean, now: Date): Promise<{ schedules: ScheduleView[]; total_count: number; enabled_count: number; disabled_count: number }> {
+  async list(filter: { enabledOnly: boolean; limit: number; page: number }, now: Date): Promise<{ schedules: ScheduleView[]; total_count: number; enabled_count: number; disabled_count: number } & Omit<Page<Row>, 'items' | 'total_count'>> {
     const counts = (await this.knex('replication_schedules')
       .select(this.knex.raw('count(*) as total'), this.knex.raw('sum(case when enabled = 1 then 1 else 0 end) as enabled'))
       .first()) as { total: number | string; enabled: number | string | null } | undefined;
-    const query = this.knex('replication_schedules').orderBy([{ column: 'name' }, { column: 'id' }]);
-    if (enabledOnly) query.where({ enabled: true });
-    const rows = (await query) as Row[];
+    const query = this.knex('replication_schedules');
+    if (filter.enabledOnly) query.where({ enabled: true });
+    const { items, ...page } = await pageOf(query, [{ column: 'name' }, { column: 'id' }], filter.limit, filter.page);
     const total = int(counts?.total);
     const enabled = int(counts?.enabled);
-    return { schedules: rows.map((row) => toScheduleView(row, now)), total_count: enabledOnly ? enabled : total, enabled_count: enabled, disabled_count: total - enabled };
+    return { schedules: items.map((row) => toScheduleView(row, now)), ...page, enabled_count: enabled, disabled_count: total - enabled };
   }
 
   async groupsOf(id: string): Promise<Array<{ id: string; name: string }>> {

@@ -107,9 +107,8 @@ export class VmQueries {
     return { ...page, items: page.items.map(toVmView) };
   }
 
-  async ungrouped(): Promise<VmView[]> {
-    const rows = (await this.base().whereNull('m.group_id').orderBy([{ column: 'v.vm_name' }, { column: 'v.context_id' }])) as Row[];
-    return rows.map(toVmView);
+  async ungrouped(limit: number, page: number): Promise<Page<VmView>> {
+    return this.list({ ungrouped: true, limit, page });
   }
 
   async recentJobs(vmId: string, limit: number): Promise<Row[]> {

@@ -110,6 +110,12 @@ describe('CreateSchedule', () => {
       given(scheduleDecider).when(create({ name: 'a'.repeat(256), cron_expression: '0 2 * * *' })).thenThrows('ValidationError', '/name');
     });
 
+    it('counts characters, not UTF-16 units (as the API schema does)', () => {
+      const emoji = '\u{1F680}'.repeat(255);
+      given(scheduleDecider).when(create({ name: emoji, cron_expression: '0 2 * * *' })).then([created({ name: emoji })]);
+      given(scheduleDecider).when(create({ name: `${emoji}x`, cron_expression: '0 2 * * *' })).thenThrows('ValidationError', '/name');
+    });
+
     it('accepts a description of 4000 characters, refuses 4001', () => {
       const d = 'd'.repeat(4000);
       given(scheduleDecider).when(create({ name: 'N', cron_expression: '0 2 * * *', description: d })).then([created({ name: 'N', description: d })]);
@@ -217,7 +223,7 @@ describe('CreateSchedule', () => {
     it('refuse the schedule itself as parent', () => {
       given(scheduleDecider)
         .when(create(chain({ chain_parent_schedule_id: 's1' }), { parent_id: 's1', exists: false, ancestor_ids: [] }))
-        .thenThrows('ValidationError', 'cannot follow itself');
+        .thenThrows('Conflict', 'cannot follow itself');
     });
 
     it('refuse a cycle through two hops (s1 -> p1 -> p0 -> s1) as a Conflict naming the chain', () => {
@@ -301,7 +307,7 @@ describe('UpdateSchedule', () => {
       .thenThrows('ValidationError', 'unknown schedule p2');
     given(scheduleDecider, [follower])
       .when(update({ chain_parent_schedule_id: 's1' }))
-      .thenThrows('ValidationError', 'cannot follow itself');
+      .thenThrows('Conflict', 'cannot follow itself');
   });
 
   it('is NotFound on an absent or deleted schedule', () => {

@@ -10,7 +10,7 @@ import { GroupQueries } from '../../queries/group-queries.js';
 import { VmQueries } from '../../queries/vm-queries.js';
 import { notFound } from '../api-error.js';
 import type { ApiDeps } from '../app.js';
-import { errorResponses, idParam, idParams } from '../schemas/common.js';
+import { errorResponses, idParam, idParams, pagingQuery } from '../schemas/common.js';
 import { assignBody, createGroupBody, deleteGroupQuery, groupMemberParams, membershipChangesBody, updateGroupBody, vmGroupBody } from '../schemas/group-schemas.js';
 import { answerWrite, commandContext, readYourWrites } from '../write-flow.js';
 
@@ -39,10 +39,13 @@ export async function registerGroupRoutes(app: FastifyInstance, deps: ApiDeps): 
     },
   );
 
-  app.get<{ Querystring: { schedule_id?: string } }>(
+  app.get<{ Querystring: { schedule_id?: string; limit: number; page: number } }>(
     '/machine-groups',
-    { schema: { tags, summary: 'List machine groups with statistics', querystring: { type: 'object', additionalProperties: false, properties: { schedule_id: idParam } } } },
-    async (request) => groups.list(request.query.schedule_id),
+    { schema: { tags, summary: 'List machine groups with statistics', querystring: { type: 'object', additionalProperties: false, properties: { schedule_id: idParam, ...pagingQuery } } } },
+    async (request) => {
+      const { items, ...page } = await groups.list({ scheduleId: request.query.schedule_id, limit: request.query.limit, page: request.query.page });
+      return { groups: items, ...page };
+    },
   );
 
   app.get<{ Params: IdParams }>('/machine-groups/:id', { schema: { tags, summary: 'Get a machine group', params: idParams, response: errorResponses(404) } }, async (request) => {

@@ -8,7 +8,7 @@ import { ScheduleQueries, upcomingRuns } from '../../queries/schedule-queries.js
 import { iso, isoOrNull, type Row } from '../../queries/row-values.js';
 import { ApiError, notFound } from '../api-error.js';
 import type { ApiDeps } from '../app.js';
-import { errorResponses, idParams } from '../schemas/common.js';
+import { errorResponses, idParams, pagingQuery } from '../schemas/common.js';
 import { createScheduleBody, enableBody, previewBody, updateScheduleBody } from '../schemas/schedule-schemas.js';
 import { answerWrite, commandContext } from '../write-flow.js';
 
@@ -41,10 +41,10 @@ export async function registerScheduleRoutes(app: FastifyInstance, deps: ApiDeps
     },
   );
 
-  app.get<{ Querystring: { enabled_only?: boolean } }>(
+  app.get<{ Querystring: { enabled_only: boolean; limit: number; page: number } }>(
     '/schedules',
-    { schema: { tags, summary: 'List schedules', querystring: { type: 'object', additionalProperties: false, properties: { enabled_only: { type: 'boolean', default: false } } } } },
-    async (request) => schedules.list(request.query.enabled_only === true, deps.clock.now()),
+    { schema: { tags, summary: 'List schedules', querystring: { type: 'object', additionalProperties: false, properties: { enabled_only: { type: 'boolean', default: false }, ...pagingQuery } } } },
+    async (request) => schedules.list({ enabledOnly: request.query.enabled_only, limit: request.query.limit, page: request.query.page }, deps.clock.now()),
   );
 
   app.get<{ Params: IdParams }>('/schedules/:id', { schema: { tags, summary: 'Get a schedule', params: idParams, response: errorResponses(404) } }, async (request) => {

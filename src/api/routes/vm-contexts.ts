@@ -7,7 +7,7 @@ import { GroupQueries } from '../../queries/group-queries.js';
 import { VmQueries, type VmFilter } from '../../queries/vm-queries.js';
 import { notFound } from '../api-error.js';
 import type { ApiDeps } from '../app.js';
-import { errorResponses, idParams } from '../schemas/common.js';
+import { errorResponses, idParams, pagingQuery } from '../schemas/common.js';
 import { registerVmBody, schedulerSwitchBody, vmListQuery, vmStatusBody } from '../schemas/vm-schemas.js';
 import { answerWrite, commandContext } from '../write-flow.js';
 
@@ -46,10 +46,14 @@ export async function registerVmRoutes(app: FastifyInstance, deps: ApiDeps): Pro
     return { vms: page.items, total_count: page.total_count, page: page.page, page_size: page.page_size, has_more: page.has_more };
   });
 
-  app.get('/vm-contexts/ungrouped', { schema: { tags, summary: 'VMs in no group' } }, async () => {
-    const list = await vms.ungrouped();
-    return { vms: list, count: list.length };
-  });
+  app.get<{ Querystring: { limit: number; page: number } }>(
+    '/vm-contexts/ungrouped',
+    { schema: { tags, summary: 'VMs in no group', querystring: { type: 'object', additionalProperties: false, properties: pagingQuery } } },
+    async (request) => {
+      const { items, ...page } = await vms.ungrouped(request.query.limit, request.query.page);
+      return { vms: items, count: page.total_count, ...page };
+    },
+  );
 
   app.get<{ Params: IdParams }>('/vm-contexts/:id', { schema: { tags, summary: 'Get a VM context', params: idParams, response: errorResponses(404) } }, async (request) => {
     const vm = await detail(request.params.id);
