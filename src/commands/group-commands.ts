@@ -30,17 +30,18 @@ function holderOwnsName(store: EventStore) {
 
 export async function createGroup(store: EventStore, input: Partial<GroupSettings> & { name: string }, context: CommandContext): Promise<CommandOutcome> {
   const id = newId();
-  const command = async () => ({
+  const command = {
     type: 'CreateMachineGroup' as const,
     group_id: id,
     input,
     schedule_exists: await scheduleIsLive(store, input.schedule_id),
     at: context.at,
     actor: context.actor,
-  });
-  groupDecider.decide(await command(), groupDecider.initialState);
+  };
+  // Refuse bad input before the name is reserved, so a refusal takes nothing.
+  groupDecider.decide(command, groupDecider.initialState);
   const result = await withReservation(store, nameReservation(input.name, id), holderOwnsName(store), context, () =>
-    runDecider(store, streamIds.group(id), groupDecider, command, context),
+    runDecider(store, streamIds.group(id), groupDecider, () => command, context),
   );
   return { id, position: result.position };
 }

@@ -8,7 +8,7 @@ import type { ReservationKind } from '../domain/events.js';
 import { reservationDecider, reservationKey, reservationStreamId } from '../domain/reservation.js';
 import type { EventStore, Position } from '../eventstore/event-store.js';
 import type { CommandContext } from './command-context.js';
-import { loadState, runDecider } from './run-decider.js';
+import { runDecider } from './run-decider.js';
 
 /**
  * A reservation whose owner never came to exist is taken over only after this
@@ -41,8 +41,8 @@ export async function reserve(store: EventStore, reservation: Reservation, holde
       if (state.holder !== null && state.holder !== reservation.ownerId) {
         const owns = await holderStillOwns(state.holder, key);
         if (!owns) {
-          const { events } = await loadState(store, streamId, reservationDecider);
-          const reservedAt = Date.parse(events[events.length - 1]?.metadata.timestamp ?? '');
+          const [last] = await store.readStream(streamId, { direction: 'backwards', maxCount: 1 });
+          const reservedAt = Date.parse(last?.metadata.timestamp ?? '');
           stale = !(Date.parse(context.at) - reservedAt < ORPHAN_GRACE_MS);
         }
       }

@@ -4,7 +4,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Decider } from '../domain/decider.js';
-import { WrongExpectedVersionError, type EventStore, type Position, type RecordedEvent } from '../eventstore/event-store.js';
+import { WrongExpectedVersionError, type EventStore, type Position } from '../eventstore/event-store.js';
+import { cachedState, rememberState } from './aggregate-cache.js';
 import { metadataOf, type CommandContext } from './command-context.js';
 
 export interface DomainEventShape {
@@ -52,16 +53,22 @@ async function oneAtATime<T>(streamId: string, work: () => Promise<T>): Promise<
   }
 }
 
+/** The stream's current state and revision, folded from the cache and the events since. */
 export async function loadState<C, E extends DomainEventShape, S>(
   store: EventStore,
   streamId: string,
   decider: Decider<C, E, S>,
-): Promise<{ state: S; revision: number | null; events: RecordedEvent[] }> {
-  const events = await store.readStream(streamId);
-  let state = decider.initialState;
-  for (const recorded of events) state = decider.evolve(state, { type: recorded.type, data: recorded.data } as unknown as E);
-  const last = events[events.length - 1];
-  return { state, revision: last ? last.revision : null, events };
+): Promise<{ state: S; revision: number | null }> {
+  const cached = cachedState<S>(store, streamId, decider);
+  let state = cached?.state ?? decider.initialState;
+  let revision = cached?.revision ?? null;
+  const events = await store.readStream(streamId, revision === null ? {} : { fromRevision: revision + 1 });
+  for (const recorded of events) {
+    state = decider.evolve(state, { type: recorded.type, data: recorded.data } as unknown as E);
+    revision = recorded.revision;
+  }
+  if (events.length > 0 || !cached) rememberState(store, streamId, decider, state, revision);
+  return { state, revision };
 }
 
 /**
@@ -98,6 +105,7 @@ async function decideAndAppend<C, E extends DomainEventShape, S>(
         revision === null ? 'no_stream' : revision,
       );
       const next = events.reduce((s, e) => decider.evolve(s, e), state);
+      rememberState(store, streamId, decider, next, result.nextExpectedRevision);
       return { events, state: next, position: result.position, revision: result.nextExpectedRevision };
     } catch (error) {
       if (!(error instanceof WrongExpectedVersionError)) throw error;

@@ -66,8 +66,8 @@ export async function createSchedule(
   const command = { type: 'CreateSchedule' as const, schedule_id: id, input, parent, at: context.at, actor: context.actor };
   // Refuse bad input before the name is reserved, so a refusal takes nothing.
   scheduleDecider.decide(command, scheduleDecider.initialState);
-  const result = await withReservation(store, nameReservation(input.name, id), holderOwnsName(store), context, async () =>
-    runDecider(store, streamIds.schedule(id), scheduleDecider, async () => ({ ...command, parent: await chainParentFacts(store, input.chain_parent_schedule_id) }), context),
+  const result = await withReservation(store, nameReservation(input.name, id), holderOwnsName(store), context, () =>
+    runDecider(store, streamIds.schedule(id), scheduleDecider, () => command, context),
   );
   return { id, position: result.position };
 }

@@ -131,6 +131,16 @@ export class GroupQueries {
     return { ...page, items: await this.withStatistics(page.items) };
   }
 
+  /** Members against the cap, for assignment answers (cheaper than `get`). */
+  async capacity(groupId: string): Promise<{ current_members: number; max_members: number | null; available: number | null } | null> {
+    const row = (await this.knex('vm_machine_groups').select('max_members').where({ id: groupId }).first()) as Row | undefined;
+    if (!row) return null;
+    const counted = (await this.knex('vm_group_memberships').where({ group_id: groupId }).count({ members: '*' }).first()) as Row | undefined;
+    const members = int(counted?.members);
+    const max = intOrNull(row.max_members);
+    return { current_members: members, max_members: max, available: max === null ? null : Math.max(0, max - members) };
+  }
+
   async members(groupId: string): Promise<GroupMemberView[]> {
     const rows = (await this.knex('vm_group_memberships as m')
       .join('vm_replication_contexts as v', 'v.context_id', 'm.vm_context_id')

@@ -78,8 +78,7 @@ export async function registerGroupRoutes(app: FastifyInstance, deps: ApiDeps): 
     { schema: { tags, summary: 'Assign one or many VMs to a group', params: idParams, body: assignBody, response: errorResponses(404, 409) } },
     async (request, reply) => {
       const groupId = request.params.id;
-      const before = await groups.get(groupId);
-      if (!before) throw notFound('machine group', groupId);
+      if (!(await groups.capacity(groupId))) throw notFound('machine group', groupId);
       const context = commandContext(request, deps);
       const body = request.body;
       const options = { priority: body.priority, enabled: body.enabled, schedule_override_id: body.schedule_override_id, move: body.move === true };
@@ -102,15 +101,7 @@ export async function registerGroupRoutes(app: FastifyInstance, deps: ApiDeps): 
         }
       }
       await readYourWrites(deps, request, position);
-      const after = await groups.get(groupId);
-      const members = after?.vm_count ?? before.vm_count;
-      const max = after?.max_members ?? before.max_members;
-      return reply.code(201).send({
-        group_id: groupId,
-        assigned,
-        skipped,
-        group_capacity: { current_members: members, max_members: max, available: max === null ? null : Math.max(0, max - members) },
-      });
+      return reply.code(201).send({ group_id: groupId, assigned, skipped, group_capacity: await groups.capacity(groupId) });
     },
   );
 
