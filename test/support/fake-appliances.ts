@@ -1,0 +1,401 @@
+/**
+ * A test double of the VMA and the OMA: a real HTTP server on 127.0.0.1 that
+ * speaks the APIs of spec/integrations.md (both on one base URL, their routes do
+ * not overlap). Tests script each VM's behaviour, inject faults, read every
+ * request it received and how many jobs were active at once.
+ *
+ * Jobs advance only when polled (OMA GET of the job), so tests never wait for
+ * wall time to see a job finish.
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { setTimeout as delay } from 'node:timers/promises';
+import { ACTIVE_JOB_STATUSES } from '../../src/domain/job-statuses.js';
+import type { DiscoveredVm } from '../../src/integrations/replication-gateway.js';
+
+/** How the appliances treat the replication jobs of one VM (by VM name). */
+export interface VmScript {
+  /** The OMA poll of a job that reports its end; earlier polls report `replicating`. Default 2. */
+  pollsToFinish?: number;
+  /** Every job of this VM ends `failed`. */
+  fail?: boolean;
+  /** The first K jobs of this VM fail, later ones succeed. */
+  failFirstAttempts?: number;
+  /** Creation answers 409 "active job" (no job is made). */
+  activeJobConflict?: boolean;
+  /** Jobs are created (201), then the VMA and the OMA answer 404 for them. */
+  forgetJob?: boolean;
+  /** Creation holds its answer this long; the job exists from the moment the request arrived. */
+  createDelayMs?: number;
+  /** Creation answers 500; `jobCreated`: the job was made anyway; `times`: only the first N creations. */
+  answer500?: { jobCreated?: boolean; times?: number };
+}
+
+export type FakeRoute = 'discover' | 'vma_status' | 'create' | 'oma_state';
+
+export interface RecordedRequest {
+  method: string;
+  path: string;
+  route: FakeRoute | null;
+  /** Parsed JSON, or the raw text when it was not JSON, or undefined when empty. */
+  body: unknown;
+  authorization: string | undefined;
+  receivedAt: number;
+}
+
+export interface FakeJob {
+  jobId: string;
+  vmName: string;
+  vmId: string;
+  status: string;
+  progressPercent: number;
+  errorMessage: string | null;
+  polls: number;
+  forgotten: boolean;
+  /** Set by setJobStatus: the job no longer follows its script. */
+  manual: boolean;
+  fated: 'completed' | 'failed';
+  pollsToFinish: number;
+  vmPath: string;
+  startedAt: string;
+  completedAt: string | null;
+  updatedAt: string;
+  requestBody: unknown;
+}
+
+export interface FakeAppliancesOptions {
+  /** The OMA's Bearer token. Default `fake-oma-token-0123`. */
+  token?: string;
+  vms?: DiscoveredVm[];
+  /** When set, discovery answers 401 unless the vCenter's username and password match. */
+  vcenterCredentials?: Record<string, { username: string; password: string }>;
+  /** Wait before every answer. */
+  latencyMs?: number;
+  /** By VM name. */
+  scripts?: Record<string, VmScript>;
+}
+
+export interface FakeAppliances {
+  /** Base URL of both the VMA and the OMA. */
+  readonly url: string;
+  readonly token: string;
+  /** Every request, in arrival order. */
+  readonly requests: readonly RecordedRequest[];
+  replicationPosts(): RecordedRequest[];
+  gets(): RecordedRequest[];
+  discoveries(): RecordedRequest[];
+  jobs(): FakeJob[];
+  job(jobId: string): FakeJob | undefined;
+  /** Jobs created, not ended and not forgotten. */
+  activeJobCount(): number;
+  /** The most jobs that were active at once since start. */
+  maxActiveJobs(): number;
+  setInventory(vms: DiscoveredVm[]): void;
+  setScript(vmName: string, script: VmScript): void;
+  setLatency(ms: number): void;
+  /** Overrides a job's state; from then on it no longer follows its script. */
+  setJobStatus(jobId: string, status: string, progressPercent: number, errorMessage?: string | null): void;
+  /** VMA and OMA answer 404 for the job from now on. */
+  forgetJob(jobId: string): void;
+  /** The next `times` requests of a route answer `status` (plain text), before anything else happens. */
+  failNext(route: FakeRoute, times: number, status?: number): void;
+  close(): Promise<void>;
+}
+
+const ACTIVE = new Set<string>(ACTIVE_JOB_STATUSES);
+
+/** A complete DiscoveredVm with plausible values; override what the test cares about. */
+export function fakeVm(name: string, overrides: Partial<DiscoveredVm> = {}): DiscoveredVm {
+  return {
+    id: `vm-${name}`,
+    name,
+    path: `/DC1/vm/${name}`,
+    datacenter: 'DC1',
+    power_state: 'poweredOn',
+    guest_os: 'ubuntu64Guest',
+    memory_mb: 4096,
+    num_cpu: 2,
+    vmx_version: 'vmx-19',
+    vmware_tools_status: 'toolsOk',
+    vmware_tools_version: '12352',
+    disks: [
+      {
+        id: `${name}:disk-2000`,
+        label: 'Hard disk 1',
+        path: `[ds1] ${name}/${name}.vmdk`,
+        vmdk_path: `[ds1] ${name}/${name}.vmdk`,
+        size_gb: 40,
+        capacity_bytes: 42949672960,
+        datastore: 'ds1',
+        provisioning_type: 'thin',
+        unit_number: 0,
+      },
+    ],
+    networks: [{ label: 'Network adapter 1', network_name: 'VM Network', adapter_type: 'vmxnet3', mac_address: '00:50:56:00:00:01', connected: true, type: 'Network' }],
+    ...overrides,
+  };
+}
+
+export async function startFakeAppliances(options: FakeAppliancesOptions = {}): Promise<FakeAppliances> {
+  const token = options.token ?? 'fake-oma-token-0123';
+  let inventory = [...(options.vms ?? [])];
+  let latencyMs = options.latencyMs ?? 0;
+  const scripts = new Map(Object.entries(options.scripts ?? {}));
+  const requests: RecordedRequest[] = [];
+  const jobs = new Map<string, FakeJob>();
+  const attemptsByVm = new Map<string, number>();
+  const answered500ByVm = new Map<string, number>();
+  const injectedFaults = new Map<FakeRoute, { times: number; status: number }>();
+  const closing = new AbortController();
+  let jobSequence = 0;
+  let maxActive = 0;
+
+  const isActive = (job: FakeJob): boolean => !job.forgotten && ACTIVE.has(job.status);
+  const activeJobCount = (): number => [...jobs.values()].filter(isActive).length;
+  const recount = (): void => {
+    maxActive = Math.max(maxActive, activeJobCount());
+  };
+
+  function routeOf(method: string, path: string): { route: FakeRoute; jobId?: string } | null {
+    if (method === 'POST' && path === '/api/v1/discover') return { route: 'discover' };
+    if (method === 'POST' && path === '/api/v1/replications') return { route: 'create' };
+    const vmaStatus = /^\/api\/v1\/status\/([^/]+)$/.exec(path);
+    if (method === 'GET' && vmaStatus?.[1]) return { route: 'vma_status', jobId: decodeURIComponent(vmaStatus[1]) };
+    const omaState = /^\/api\/v1\/replications\/([^/]+)$/.exec(path);
+    if (method === 'GET' && omaState?.[1]) return { route: 'oma_state', jobId: decodeURIComponent(omaState[1]) };
+    return null;
+  }
+
+  async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const text = await readBody(request);
+    const url = new URL(request.url ?? '/', 'http://fake');
+    const method = request.method ?? 'GET';
+    const matched = routeOf(method, url.pathname);
+    const body = parseBody(text);
+    requests.push({ method, path: url.pathname, route: matched?.route ?? null, body, authorization: request.headers.authorization, receivedAt: Date.now() });
+    if (latencyMs > 0) await delay(latencyMs, undefined, { signal: closing.signal });
+    if (matched === null) return send(response, 404, 'no such route');
+    const fault = injectedFaults.get(matched.route);
+    if (fault !== undefined && fault.times > 0) {
+      fault.times -= 1;
+      return send(response, fault.status, `injected failure ${fault.status}`);
+    }
+    const isOma = matched.route === 'create' || matched.route === 'oma_state';
+    if (isOma && request.headers.authorization !== `Bearer ${token}`) return send(response, 401, { error: 'unauthorized' });
+    switch (matched.route) {
+      case 'discover':
+        return discover(response, body);
+      case 'create':
+        return create(response, body);
+      case 'oma_state':
+        return omaState(response, matched.jobId ?? '');
+      case 'vma_status':
+        return vmaStatus(response, matched.jobId ?? '');
+    }
+  }
+
+  function discover(response: ServerResponse, body: unknown): void {
+    const request = asRecord(body);
+    const vcenter = String(request.vcenter ?? '');
+    const datacenter = String(request.datacenter ?? '');
+    if (options.vcenterCredentials !== undefined) {
+      const host = vcenter.toLowerCase();
+      const expected = Object.entries(options.vcenterCredentials).find(([name]) => name.toLowerCase() === host)?.[1];
+      if (expected === undefined || expected.username !== request.username || expected.password !== request.password) {
+        return send(response, 401, 'vCenter login failed');
+      }
+    }
+    const terms = String(request.filter ?? '')
+      .split(',')
+      .map((term) => term.trim().toLowerCase())
+      .filter((term) => term !== '');
+    const vms = inventory.filter((vm) => vm.datacenter === datacenter && (terms.length === 0 || terms.some((term) => vm.name.toLowerCase().includes(term))));
+    send(response, 200, { vcenter: { host: vcenter, datacenter }, vms });
+  }
+
+  async function create(response: ServerResponse, body: unknown): Promise<void> {
+    const request = asRecord(body);
+    const sourceVm = asRecord(request.source_vm);
+    const vmName = typeof sourceVm.name === 'string' ? sourceVm.name : '';
+    const vmId = typeof sourceVm.id === 'string' ? sourceVm.id : '';
+    if (vmName === '' || vmId === '' || typeof request.ossea_config_id !== 'number') {
+      return send(response, 400, { error: 'source_vm.id, source_vm.name and ossea_config_id are required' });
+    }
+    const script = scripts.get(vmName) ?? {};
+    const existing = [...jobs.values()].find((job) => job.vmId === vmId && isActive(job));
+    if (script.activeJobConflict || existing !== undefined) {
+      return send(response, 409, { error: `VM ${vmName} already has an active replication job${existing ? ` ${existing.jobId}` : ''}` });
+    }
+    const answer500 = script.answer500;
+    const answered500 = answered500ByVm.get(vmName) ?? 0;
+    const fails500 = answer500 !== undefined && answered500 < (answer500.times ?? Infinity);
+    if (fails500) answered500ByVm.set(vmName, answered500 + 1);
+    if (fails500 && !answer500.jobCreated) return send(response, 500, 'internal error');
+
+    const attempt = (attemptsByVm.get(vmName) ?? 0) + 1;
+    attemptsByVm.set(vmName, attempt);
+    jobSequence += 1;
+    const now = new Date().toISOString();
+    const job: FakeJob = {
+      jobId: `oma-job-${String(jobSequence).padStart(6, '0')}`,
+      vmName,
+      vmId,
+      status: 'pending',
+      progressPercent: 0,
+      errorMessage: null,
+      polls: 0,
+      forgotten: script.forgetJob === true,
+      manual: false,
+      fated: script.fail || attempt <= (script.failFirstAttempts ?? 0) ? 'failed' : 'completed',
+      pollsToFinish: Math.max(1, script.pollsToFinish ?? 2),
+      vmPath: typeof sourceVm.path === 'string' ? sourceVm.path : '',
+      startedAt: now,
+      completedAt: null,
+      updatedAt: now,
+      requestBody: body,
+    };
+    jobs.set(job.jobId, job);
+    recount();
+    if (script.createDelayMs) await delay(script.createDelayMs, undefined, { signal: closing.signal });
+    if (fails500) return send(response, 500, 'internal error after provisioning');
+    send(response, 201, { job_id: job.jobId, status: job.status, progress_percent: job.progressPercent, started_at: job.startedAt, message: 'Replication job created' });
+  }
+
+  function omaState(response: ServerResponse, jobId: string): void {
+    const job = jobs.get(jobId);
+    if (job === undefined || job.forgotten) return send(response, 404, { error: 'job not found' });
+    if (!job.manual && ACTIVE.has(job.status)) advance(job);
+    send(response, 200, {
+      id: job.jobId,
+      status: job.status,
+      progress_percent: job.progressPercent,
+      ...(job.errorMessage === null ? {} : { error_message: job.errorMessage }),
+      started_at: job.startedAt,
+      ...(job.completedAt === null ? {} : { completed_at: job.completedAt }),
+      updated_at: job.updatedAt,
+    });
+  }
+
+  function advance(job: FakeJob): void {
+    job.polls += 1;
+    job.updatedAt = new Date().toISOString();
+    if (job.polls < job.pollsToFinish) {
+      job.status = 'replicating';
+      job.progressPercent = Math.floor((job.polls / job.pollsToFinish) * 100);
+      return;
+    }
+    job.completedAt = job.updatedAt;
+    if (job.fated === 'completed') {
+      job.status = 'completed';
+      job.progressPercent = 100;
+    } else {
+      job.status = 'failed';
+      job.errorMessage = 'scripted failure';
+    }
+    recount();
+  }
+
+  function vmaStatus(response: ServerResponse, jobId: string): void {
+    const job = jobs.get(jobId);
+    if (job === undefined || job.forgotten) return send(response, 404, 'job not found');
+    const vmaPhase = ACTIVE.has(job.status) ? 'running' : job.status === 'completed' ? 'completed' : 'failed';
+    send(response, 200, {
+      job_id: job.jobId,
+      status: vmaPhase,
+      progress_percent: job.progressPercent,
+      current_operation: job.status,
+      start_time: job.startedAt,
+      last_update: job.updatedAt,
+      vm_path: job.vmPath,
+    });
+  }
+
+  const server = createServer((request, response) => {
+    handle(request, response).catch((error: unknown) => {
+      if (closing.signal.aborted) return response.destroy();
+      send(response, 500, `fake appliance error: ${String(error)}`);
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+
+  const mustFind = (jobId: string): FakeJob => {
+    const job = jobs.get(jobId);
+    if (job === undefined) throw new Error(`fake appliances: no job ${jobId}`);
+    return job;
+  };
+
+  return {
+    url: `http://127.0.0.1:${port}`,
+    token,
+    requests,
+    replicationPosts: () => requests.filter((request) => request.route === 'create'),
+    gets: () => requests.filter((request) => request.method === 'GET'),
+    discoveries: () => requests.filter((request) => request.route === 'discover'),
+    jobs: () => [...jobs.values()].map((job) => ({ ...job })),
+    job: (jobId) => {
+      const job = jobs.get(jobId);
+      return job === undefined ? undefined : { ...job };
+    },
+    activeJobCount,
+    maxActiveJobs: () => maxActive,
+    setInventory: (vms) => {
+      inventory = [...vms];
+    },
+    setScript: (vmName, script) => {
+      scripts.set(vmName, script);
+    },
+    setLatency: (ms) => {
+      latencyMs = ms;
+    },
+    setJobStatus: (jobId, status, progressPercent, errorMessage = null) => {
+      const job = mustFind(jobId);
+      Object.assign(job, { status, progressPercent, errorMessage, manual: true, updatedAt: new Date().toISOString() });
+      if (!ACTIVE.has(status)) job.completedAt = job.updatedAt;
+      recount();
+    },
+    forgetJob: (jobId) => {
+      mustFind(jobId).forgotten = true;
+    },
+    failNext: (route, times, status = 500) => {
+      injectedFaults.set(route, { times, status });
+    },
+    close: async () => {
+      closing.abort();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+function send(response: ServerResponse, status: number, payload: string | Record<string, unknown>): void {
+  if (response.destroyed || response.writableEnded) return;
+  const json = typeof payload !== 'string';
+  response.writeHead(status, { 'content-type': json ? 'application/json' : 'text/plain' });
+  response.end(json ? JSON.stringify(payload) : payload);
+}
+
+function readBody(request: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => chunks.push(chunk));
+    request.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    request.on('error', reject);
+  });
+}
+
+function parseBody(text: string): unknown {
+  if (text === '') return undefined;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return text;
+  }
+}
+
+function asRecord(value: unknown): Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
+}
