@@ -5,6 +5,9 @@
  */
 import type { ScheduleSettings } from './schedule-fields.js';
 import type { GroupSettings, MembershipSettings, VmDescription, VmStatus } from './vm-fields.js';
+import type { ExecutionEvent } from './execution-events.js';
+
+export type * from './execution-events.js';
 
 type Event<T extends string, D> = { type: T; data: D };
 
@@ -15,7 +18,36 @@ export type ScheduleUpdated = Event<'ScheduleUpdated', { schedule_id: string; ch
 export type ScheduleEnabled = Event<'ScheduleEnabled', { schedule_id: string; at: string }>;
 export type ScheduleDisabled = Event<'ScheduleDisabled', { schedule_id: string; at: string }>;
 export type ScheduleDeleted = Event<'ScheduleDeleted', { schedule_id: string; name: string; at: string }>;
-export type ScheduleEvent = ScheduleCreated | ScheduleUpdated | ScheduleEnabled | ScheduleDisabled | ScheduleDeleted;
+/**
+ * A due instant of the schedule was recorded (by the ticker, or by catch-up):
+ * the execution `execution_id` (deterministic from schedule id and due instant)
+ * is to run at `fire_at` = due_at + the schedule's jitter offset.
+ */
+export type ExecutionDue = Event<
+  'ExecutionDue',
+  { schedule_id: string; execution_id: string; due_at: string; fire_at: string; trigger: DueTrigger; at: string }
+>;
+export type DueTrigger = 'cron' | 'catchup';
+export type MissedRunsReason = 'outside_catchup_window' | 'catchup_policy_skip' | 'catchup_limit';
+/**
+ * Due instants that will not run, counted. `due_instants` lists at most 100
+ * (the oldest); `count` counts them all (estimated when `count_exact` is false,
+ * for a downtime of more than 10,000 due instants of one kind); `last_due_at`
+ * is the newest of them, listed or not.
+ */
+export type RunsMissed = Event<
+  'RunsMissed',
+  {
+    schedule_id: string;
+    due_instants: string[];
+    count: number;
+    count_exact: boolean;
+    last_due_at: string;
+    reason: MissedRunsReason;
+    at: string;
+  }
+>;
+export type ScheduleEvent = ScheduleCreated | ScheduleUpdated | ScheduleEnabled | ScheduleDisabled | ScheduleDeleted | ExecutionDue | RunsMissed;
 
 // --- Machine group (stream group-{id}) ---
 export type MachineGroupCreated = Event<'MachineGroupCreated', GroupSettings & { group_id: string; created_at: string; created_by: string }>;
@@ -45,7 +77,7 @@ export type NameReleased = Event<'NameReleased', { kind: ReservationKind; value:
 export type ReservationEvent = NameReserved | NameReleased;
 export type ReservationKind = 'schedule-name' | 'group-name' | 'vm-identity';
 
-export type DomainEvent = ScheduleEvent | GroupEvent | VmEvent | ReservationEvent;
+export type DomainEvent = ScheduleEvent | GroupEvent | VmEvent | ReservationEvent | ExecutionEvent;
 export type DomainEventType = DomainEvent['type'];
 
 /** Current schema version of each event's data; upcasters lift older ones on read. */
@@ -55,4 +87,5 @@ export const streamIds = {
   schedule: (id: string) => `schedule-${id}`,
   group: (id: string) => `group-${id}`,
   vm: (contextId: string) => `vm-${contextId}`,
+  execution: (id: string) => `execution-${id}`,
 } as const;

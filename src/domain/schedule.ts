@@ -4,9 +4,11 @@
  * streams, not here; chain facts (does the parent exist, what is above it)
  * are read by the command handler and handed in with the command.
  */
-import { DomainError, type Decider } from './decider.js';
-import type { ScheduleEvent } from './events.js';
-import { validateCron, isValidTimeZone } from './cron.js';
+import { DomainError, validationError, type Decider } from './decider.js';
+import type { DueTrigger, MissedRunsReason, RunsMissed, ScheduleEvent } from './events.js';
+import { validateCron, isValidTimeZone, jitterOffsetSeconds, nextDueInstant } from './cron.js';
+import { CATCHUP_LIST_LIMIT, planCatchUp } from './catchup.js';
+import { executionIdFor } from './execution-ids.js';
 import {
   Problems,
   changedEntries,
@@ -40,6 +42,12 @@ export type ScheduleState =
       created_at: string;
       created_by: string;
       updated_at: string;
+      /** The newest due instant recorded: run (ExecutionDue) or counted as missed (RunsMissed). */
+      last_due_at: string | null;
+      /** When the schedule was last enabled, or created. */
+      enabled_at: string;
+      /** When cron_expression, timezone or schedule_type last changed, or creation: a new timing takes effect from then. */
+      cron_changed_at: string;
     };
 
 /**
@@ -75,7 +83,33 @@ export type UpdateSchedule = CommandMeta & {
 };
 export type SetScheduleEnabled = CommandMeta & { type: 'SetScheduleEnabled'; schedule_id: string; enabled: boolean };
 export type DeleteSchedule = CommandMeta & { type: 'DeleteSchedule'; schedule_id: string; references: ScheduleReferences };
-export type ScheduleCommand = CreateSchedule | UpdateSchedule | SetScheduleEnabled | DeleteSchedule;
+/**
+ * The ticker records a due instant. Refused without events (see dueRefusal)
+ * when it was recorded already (the second of two tickers), or the schedule
+ * is disabled, deleted or a chain schedule, or the instant is not due.
+ */
+export type RecordDue = CommandMeta & { type: 'RecordDue'; schedule_id: string; due_at: string; trigger: DueTrigger };
+/** Due instants that will not run, counted; refused without events when last_due_at is recorded already. */
+export type RecordMissedRuns = CommandMeta & {
+  type: 'RecordMissedRuns';
+  schedule_id: string;
+  /** The instants (the first 100 are kept). */
+  due_instants: string[];
+  /** All of them, when more than listed; default: the number listed. */
+  count?: number;
+  count_exact?: boolean;
+  /** The newest of them; default: the newest listed. */
+  last_due_at?: string;
+  reason: MissedRunsReason;
+};
+/**
+ * After a restart (or a stall), the ticker asks for the catch-up up to `at`:
+ * the decider plans it from its own state (planCatchUp) and records, in one
+ * append, what it drops (RunsMissed per reason) and what runs (ExecutionDue,
+ * trigger catchup). A second ticker doing the same finds nothing left.
+ */
+export type RecordCatchUp = CommandMeta & { type: 'RecordCatchUp'; schedule_id: string };
+export type ScheduleCommand = CreateSchedule | UpdateSchedule | SetScheduleEnabled | DeleteSchedule | RecordDue | RecordMissedRuns | RecordCatchUp;
 
 /** Every settable field, in the order events list them. */
 export const SCHEDULE_SETTING_KEYS: readonly (keyof ScheduleSettings)[] = [
@@ -207,6 +241,122 @@ function describeReferences(r: ScheduleReferences): string[] {
   return parts;
 }
 
+/** How far a ticker's clock may run ahead of the due instant it records. */
+export const DUE_CLOCK_TOLERANCE_MS = 5_000;
+
+export type DueRefusal = 'absent' | 'deleted' | 'disabled' | 'chain' | 'already_recorded' | 'before_enabled' | 'not_due' | 'in_the_future';
+
+/** The instant from which due times count: the later of the last enable (or creation) and the last timing change. */
+export function dueFloor(state: LiveSchedule): string {
+  return Date.parse(state.cron_changed_at) > Date.parse(state.enabled_at) ? state.cron_changed_at : state.enabled_at;
+}
+
+/**
+ * Why RecordDue would record nothing for `dueAt` at `at`, or null when it records it.
+ * - already_recorded: at or before last_due_at (two tickers: the second finds it recorded);
+ * - before_enabled: at or before the last enable, creation or timing change;
+ * - not_due: not a due instant of the current expression and zone (edited since the ticker computed it);
+ * - in_the_future: more than DUE_CLOCK_TOLERANCE_MS after `at`.
+ */
+export function dueRefusal(state: ScheduleState, dueAt: Date, at: Date): DueRefusal | null {
+  if (state.status === 'absent') return 'absent';
+  if (state.status === 'deleted') return 'deleted';
+  if (!state.settings.enabled) return 'disabled';
+  if (state.settings.schedule_type !== 'cron' || !state.settings.cron_expression) return 'chain';
+  const due = dueAt.getTime();
+  if (state.last_due_at !== null && due <= Date.parse(state.last_due_at)) return 'already_recorded';
+  if (due <= Date.parse(dueFloor(state))) return 'before_enabled';
+  if (due > at.getTime() + DUE_CLOCK_TOLERANCE_MS) return 'in_the_future';
+  const next = nextDueInstant(state.settings.cron_expression, state.settings.timezone, new Date(due - 1));
+  if (next === null || next.getTime() !== due) return 'not_due';
+  return null;
+}
+
+function instantArg(value: unknown, path: string): Date {
+  const d = typeof value === 'string' ? new Date(value) : new Date(Number.NaN);
+  if (!Number.isFinite(d.getTime())) throw validationError(path, `must be an ISO-8601 instant, got ${JSON.stringify(value)}`);
+  return d;
+}
+
+function executionDue(state: LiveSchedule, due: Date, trigger: DueTrigger, at: string): ScheduleEvent {
+  const fire = new Date(due.getTime() + jitterOffsetSeconds(state.id, due, state.settings.jitter_seconds) * 1000);
+  return {
+    type: 'ExecutionDue',
+    data: { schedule_id: state.id, execution_id: executionIdFor(state.id, due), due_at: due.toISOString(), fire_at: fire.toISOString(), trigger, at },
+  };
+}
+
+function runsMissed(
+  id: string,
+  reason: MissedRunsReason,
+  listed: Date[],
+  count: number,
+  exact: boolean,
+  newest: Date | null,
+  at: string,
+): RunsMissed[] {
+  if (count === 0 || newest === null) return [];
+  return [
+    {
+      type: 'RunsMissed',
+      data: {
+        schedule_id: id,
+        due_instants: listed.slice(0, CATCHUP_LIST_LIMIT).map((d) => d.toISOString()),
+        count,
+        count_exact: exact,
+        last_due_at: newest.toISOString(),
+        reason,
+        at,
+      },
+    },
+  ];
+}
+
+function decideTicks(command: RecordDue | RecordMissedRuns | RecordCatchUp, state: ScheduleState): ScheduleEvent[] {
+  const at = instantArg(command.at, '/at');
+  switch (command.type) {
+    case 'RecordDue': {
+      const due = instantArg(command.due_at, '/due_at');
+      const p = new Problems();
+      checkOneOf(p, '/trigger', command.trigger, ['cron', 'catchup']);
+      p.throwIfAny('request');
+      if (dueRefusal(state, due, at) !== null) return [];
+      return [executionDue(state as LiveSchedule, due, command.trigger, command.at)];
+    }
+    case 'RecordMissedRuns': {
+      const p = new Problems();
+      checkOneOf(p, '/reason', command.reason, ['outside_catchup_window', 'catchup_policy_skip', 'catchup_limit']);
+      if (!Array.isArray(command.due_instants)) p.add('/due_instants', 'must be a list of instants');
+      p.throwIfAny('request');
+      const listed = command.due_instants.map((d, i) => instantArg(d, `/due_instants/${i}`)).sort((a, b) => a.getTime() - b.getTime());
+      const newest = command.last_due_at !== undefined ? instantArg(command.last_due_at, '/last_due_at') : (listed[listed.length - 1] ?? null);
+      if (state.status !== 'active' || !state.settings.enabled || state.settings.schedule_type !== 'cron' || newest === null) return [];
+      if (state.last_due_at !== null && newest.getTime() <= Date.parse(state.last_due_at)) return [];
+      const count = Math.max(command.count ?? listed.length, listed.length);
+      return runsMissed(state.id, command.reason, listed, count, command.count_exact ?? true, newest, command.at);
+    }
+    case 'RecordCatchUp': {
+      if (state.status !== 'active' || !state.settings.enabled || state.settings.schedule_type !== 'cron' || !state.settings.cron_expression) return [];
+      const s = state.settings;
+      const plan = planCatchUp({
+        expression: s.cron_expression as string,
+        timezone: s.timezone,
+        lastDueAt: state.last_due_at === null ? null : new Date(state.last_due_at),
+        enabledAt: new Date(dueFloor(state)),
+        now: at,
+        policy: s.catchup_policy,
+        windowMinutes: s.catchup_window_minutes,
+      });
+      return [
+        ...runsMissed(state.id, 'outside_catchup_window', plan.missedOutsideWindow, plan.counts.missedOutsideWindow, plan.countsExact, plan.newest.missedOutsideWindow, command.at),
+        ...runsMissed(state.id, 'catchup_policy_skip', plan.skippedByPolicy, plan.counts.skippedByPolicy, plan.countsExact, plan.newest.skippedByPolicy, command.at),
+        ...runsMissed(state.id, 'catchup_limit', plan.truncated, plan.counts.truncated, plan.countsExact, plan.newest.truncated, command.at),
+        ...plan.run.map((due) => executionDue(state, due, 'catchup', command.at)),
+      ];
+    }
+  }
+}
+
 function decide(command: ScheduleCommand, state: ScheduleState): ScheduleEvent[] {
   switch (command.type) {
     case 'CreateSchedule': {
@@ -254,7 +404,15 @@ function decide(command: ScheduleCommand, state: ScheduleState): ScheduleEvent[]
       }
       return [{ type: 'ScheduleDeleted', data: { schedule_id: command.schedule_id, name: current.settings.name, at: command.at } }];
     }
+    case 'RecordDue':
+    case 'RecordMissedRuns':
+    case 'RecordCatchUp':
+      return decideTicks(command, state);
   }
+}
+
+function laterOf(a: string | null, b: string): string {
+  return a === null || Date.parse(b) > Date.parse(a) ? b : a;
 }
 
 function evolve(state: ScheduleState, event: ScheduleEvent): ScheduleState {
@@ -268,15 +426,37 @@ function evolve(state: ScheduleState, event: ScheduleEvent): ScheduleState {
         created_at,
         created_by,
         updated_at: created_at,
+        last_due_at: null,
+        enabled_at: created_at,
+        cron_changed_at: created_at,
       };
     }
-    case 'ScheduleUpdated':
+    case 'ScheduleUpdated': {
       if (state.status === 'absent') return state;
-      return { ...state, settings: { ...state.settings, ...event.data.changes }, updated_at: event.data.updated_at };
+      const c = event.data.changes;
+      const timing = c.cron_expression !== undefined || c.timezone !== undefined || c.schedule_type !== undefined;
+      return {
+        ...state,
+        settings: { ...state.settings, ...c },
+        updated_at: event.data.updated_at,
+        cron_changed_at: timing ? event.data.updated_at : state.cron_changed_at,
+      };
+    }
     case 'ScheduleEnabled':
     case 'ScheduleDisabled':
       if (state.status === 'absent') return state;
-      return { ...state, settings: { ...state.settings, enabled: event.type === 'ScheduleEnabled' }, updated_at: event.data.at };
+      return {
+        ...state,
+        settings: { ...state.settings, enabled: event.type === 'ScheduleEnabled' },
+        updated_at: event.data.at,
+        enabled_at: event.type === 'ScheduleEnabled' ? event.data.at : state.enabled_at,
+      };
+    case 'ExecutionDue':
+      if (state.status === 'absent') return state;
+      return { ...state, last_due_at: laterOf(state.last_due_at, event.data.due_at) };
+    case 'RunsMissed':
+      if (state.status === 'absent') return state;
+      return { ...state, last_due_at: laterOf(state.last_due_at, event.data.last_due_at) };
     case 'ScheduleDeleted':
       if (state.status === 'absent') return state;
       return { ...state, status: 'deleted', updated_at: event.data.at };
