@@ -1,0 +1,546 @@
+/**
+ * bench:rebuild - time a full rebuild of every read model from a synthetic log.
+ *
+ *   npm run bench:rebuild                        # both databases, 1,000,000 events
+ *   BENCH_DB=sqlite BENCH_EVENTS=200000 npm run bench:rebuild
+ *
+ * BENCH_DB: sqlite | mariadb | both (default both). BENCH_EVENTS (default 1000000).
+ * BENCH_PAGE_SIZE: catch-up page size of the runner (default: the runner's).
+ * MariaDB: MARIADB_TEST_URL (default mysql://root@127.0.0.1:3306); a throwaway
+ * database is created and dropped. SQLite: a throwaway directory under the OS tmpdir.
+ *
+ * The log: 10,000 schedules, 1,000 groups, 100,000 VMs, 100,000 assignments, and
+ * updates (schedule updates and enable/disable, VM status reports and scheduler
+ * switches, membership updates and moves, group updates) up to the total; scaled
+ * down proportionally for a smaller BENCH_EVENTS. It is appended 1,000 events per
+ * append (synthetic streams: projections key rows by data ids, not by stream).
+ *
+ * Each database runs in two child processes of this script: one appends the log
+ * (its time is reported apart, not counted), then, after a `sync`, a fresh one
+ * times `ProjectionRunner.rebuild()` of every read model, as a service process would
+ * run it; its peak RSS is sampled every 100 ms and after every page.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { EventMetadata, EventStore, NewEvent } from '../src/eventstore/event-store.js';
+import { openMariaDbEventStore, openSqliteEventStore } from '../src/eventstore/sql-event-store.js';
+import { EVENT_SCHEMA_VERSION, type DomainEvent } from '../src/domain/events.js';
+import { SCHEDULE_DEFAULTS } from '../src/domain/schedule-fields.js';
+import { VM_STATUSES } from '../src/domain/vm-fields.js';
+import { allProjections } from '../src/projections/all-projections.js';
+import { ProjectionRunner } from '../src/projections/projection-runner.js';
+import { openReadModelDb, type ReadModelDb } from '../src/projections/read-model-db.js';
+import { createTestDatabase } from '../test/support/mariadb.js';
+
+const TARGET_EVENTS_PER_SECOND = { sqlite: 50_000, mariadb: 20_000 } as const;
+const TARGET_PEAK_RSS_MB = 512;
+const EVENTS_PER_APPEND = 1000;
+
+type BenchDb = 'sqlite' | 'mariadb';
+
+interface BenchConfig {
+  databases: BenchDb[];
+  totalEvents: number;
+  pageSize: number | undefined;
+}
+
+function readConfig(): BenchConfig {
+  const which = (process.env.BENCH_DB ?? 'both').toLowerCase();
+  if (!['sqlite', 'mariadb', 'both'].includes(which)) throw new Error(`BENCH_DB must be sqlite, mariadb or both, not ${which}`);
+  const totalEvents = Number(process.env.BENCH_EVENTS ?? 1_000_000);
+  if (!Number.isInteger(totalEvents) || totalEvents < 1000) throw new Error('BENCH_EVENTS must be an integer >= 1000');
+  const pageSize = process.env.BENCH_PAGE_SIZE === undefined ? undefined : Number(process.env.BENCH_PAGE_SIZE);
+  return {
+    databases: which === 'both' ? ['sqlite', 'mariadb'] : [which as BenchDb],
+    totalEvents,
+    pageSize,
+  };
+}
+
+// ---------------------------------------------------------------------------
+// The synthetic log
+// ---------------------------------------------------------------------------
+
+/** mulberry32: a small seeded generator, so every run appends the same log. */
+function seededRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+interface LogShape {
+  schedules: number;
+  groups: number;
+  vms: number;
+  /** Update events by kind, summing with the creations to the total. */
+  updates: Record<UpdateKind, number>;
+}
+
+const UPDATE_SHARES = {
+  scheduleUpdate: 0.1,
+  scheduleSwitch: 0.05,
+  vmStatus: 0.45,
+  vmSchedulerSwitch: 0.1,
+  membershipUpdate: 0.2,
+  membershipMove: 0.05,
+  groupUpdate: 0.05,
+} as const;
+type UpdateKind = keyof typeof UPDATE_SHARES;
+
+function shapeFor(totalEvents: number): LogShape {
+  const scale = totalEvents / 1_000_000;
+  const schedules = Math.max(1, Math.round(10_000 * scale));
+  const groups = Math.max(1, Math.round(1_000 * scale));
+  const vms = Math.max(1, Math.round(100_000 * scale));
+  const rest = totalEvents - schedules - groups - 2 * vms;
+  const kinds = Object.keys(UPDATE_SHARES) as UpdateKind[];
+  const updates = Object.fromEntries(kinds.map((kind) => [kind, Math.floor(rest * UPDATE_SHARES[kind])])) as Record<UpdateKind, number>;
+  updates.vmStatus += rest - kinds.reduce((sum, kind) => sum + updates[kind], 0);
+  return { schedules, groups, vms, updates };
+}
+
+const CRON_CHOICES = [
+  ['0 2 * * *', 'UTC'],
+  ['0 30 1 * * *', 'Europe/London'],
+  ['*/30 * * * *', 'UTC'],
+  ['0 22 * * 1-5', 'America/New_York'],
+  ['15 3 1 * *', 'Asia/Tokyo'],
+] as const;
+
+const scheduleId = (n: number) => `sched-${n.toString(36).padStart(5, '0')}`;
+const groupId = (n: number) => `group-${n.toString(36).padStart(4, '0')}`;
+const vmId = (n: number) => `vm-${n.toString(36).padStart(5, '0')}`;
+
+/** Yields the log's events in order with their command time. */
+function* syntheticLog(shape: LogShape, random: () => number): Generator<{ event: DomainEvent; at: string }> {
+  let clockMs = Date.parse('2026-01-05T08:00:00.000Z');
+  const tick = () => new Date((clockMs += 250 + Math.floor(random() * 1000))).toISOString();
+  const pick = (count: number) => Math.floor(random() * count);
+
+  for (let n = 0; n < shape.schedules; n += 1) {
+    const [cron, timezone] = CRON_CHOICES[n % CRON_CHOICES.length] ?? CRON_CHOICES[0];
+    const at = tick();
+    yield {
+      at,
+      event: {
+        type: 'ScheduleCreated',
+        data: {
+          ...SCHEDULE_DEFAULTS,
+          name: `Schedule ${n}`,
+          description: n % 3 === 0 ? `Nightly replication of tier ${n % 7}` : null,
+          cron_expression: cron,
+          timezone,
+          enabled: n % 10 !== 0,
+          retry_attempts: n % 4,
+          schedule_id: scheduleId(n),
+          created_at: at,
+          created_by: 'bench',
+        },
+      },
+    };
+  }
+  for (let n = 0; n < shape.groups; n += 1) {
+    const at = tick();
+    yield {
+      at,
+      event: {
+        type: 'MachineGroupCreated',
+        data: {
+          name: `Group ${n}`,
+          description: null,
+          schedule_id: scheduleId(n % shape.schedules),
+          max_concurrent_vms: 5 + (n % 10),
+          max_members: n % 2 === 0 ? null : 500,
+          priority: n % 5,
+          group_id: groupId(n),
+          created_at: at,
+          created_by: 'bench',
+        },
+      },
+    };
+  }
+
+  const groupOfVm = new Int32Array(shape.vms);
+  const remaining = { register: shape.vms, ...shape.updates };
+  let registered = 0;
+  let membershipCounter = 0;
+  const kinds = Object.keys(remaining) as Array<keyof typeof remaining>;
+  let left = kinds.reduce((sum, kind) => sum + remaining[kind], 0);
+  while (left > 0) {
+    // Pick a kind in proportion to what is left of it; VM updates need a registered VM.
+    let roll = random() * left;
+    let kind = kinds[0] ?? 'register';
+    for (const candidate of kinds) {
+      roll -= remaining[candidate];
+      if (roll < 0) {
+        kind = candidate;
+        break;
+      }
+    }
+    const needsVm = kind === 'vmStatus' || kind === 'vmSchedulerSwitch' || kind === 'membershipUpdate' || kind === 'membershipMove';
+    if (registered === 0 && needsVm) kind = 'register';
+    if (remaining[kind] <= 0) continue;
+    remaining[kind] -= 1;
+    left -= 1;
+    const at = tick();
+    switch (kind) {
+      case 'register': {
+        const n = registered++;
+        const contextId = vmId(n);
+        const group = pick(shape.groups);
+        groupOfVm[n] = group;
+        yield {
+          at,
+          event: {
+            type: 'VmRegistered',
+            data: {
+              vm_name: `app-server-${n}`,
+              vmware_vm_id: `vm-${100000 + n}`,
+              vm_path: `/Datacenter-${n % 4}/vm/prod/app-server-${n}`,
+              vcenter_host: `vcenter-${n % 3}.example.test`,
+              datacenter: `Datacenter-${n % 4}`,
+              cpu_count: 2 + (n % 8),
+              memory_mb: 4096 * (1 + (n % 4)),
+              os_type: n % 5 === 0 ? 'windows' : 'linux',
+              power_state: 'poweredOn',
+              vm_tools_version: '12.3.0',
+              context_id: contextId,
+              auto_added: n % 2 === 0,
+              created_at: at,
+              created_by: 'discovery',
+            },
+          },
+        };
+        // Its assignment follows at once (shapeFor counted it among the 2 events per VM).
+        yield {
+          at,
+          event: {
+            type: 'VmAssignedToGroup',
+            data: {
+              context_id: contextId,
+              group_id: groupId(group),
+              membership_id: `mem-${(membershipCounter++).toString(36)}`,
+              previous_group_id: null,
+              priority: n % 10,
+              enabled: true,
+              schedule_override_id: null,
+              added_at: at,
+              added_by: 'bench',
+            },
+          },
+        };
+        break;
+      }
+      case 'scheduleUpdate':
+        yield {
+          at,
+          event: {
+            type: 'ScheduleUpdated',
+            data: { schedule_id: scheduleId(pick(shape.schedules)), changes: { retry_delay_minutes: 5 + pick(60), description: `edited at ${at}` }, updated_at: at },
+          },
+        };
+        break;
+      case 'scheduleSwitch': {
+        const id = scheduleId(pick(shape.schedules));
+        yield { at, event: random() < 0.5 ? { type: 'ScheduleDisabled', data: { schedule_id: id, at } } : { type: 'ScheduleEnabled', data: { schedule_id: id, at } } };
+        break;
+      }
+      case 'vmStatus': {
+        const status = VM_STATUSES[pick(VM_STATUSES.length)] ?? 'replicating';
+        yield {
+          at,
+          event: { type: 'VmStatusReported', data: { context_id: vmId(pick(registered)), status, previous_status: 'discovered', reason: null, at } },
+        };
+        break;
+      }
+      case 'vmSchedulerSwitch': {
+        const contextId = vmId(pick(registered));
+        yield { at, event: random() < 0.5 ? { type: 'VmSchedulerDisabled', data: { context_id: contextId, at } } : { type: 'VmSchedulerEnabled', data: { context_id: contextId, at } } };
+        break;
+      }
+      case 'membershipUpdate': {
+        const n = pick(registered);
+        yield {
+          at,
+          event: {
+            type: 'VmMembershipUpdated',
+            data: { context_id: vmId(n), group_id: groupId(groupOfVm[n] ?? 0), changes: { priority: pick(100), enabled: random() < 0.9 }, at },
+          },
+        };
+        break;
+      }
+      case 'membershipMove': {
+        const n = pick(registered);
+        const from = groupOfVm[n] ?? 0;
+        const to = pick(shape.groups);
+        groupOfVm[n] = to;
+        yield {
+          at,
+          event: {
+            type: 'VmAssignedToGroup',
+            data: {
+              context_id: vmId(n),
+              group_id: groupId(to),
+              membership_id: `mem-${(membershipCounter++).toString(36)}`,
+              previous_group_id: groupId(from),
+              priority: pick(10),
+              enabled: true,
+              schedule_override_id: null,
+              added_at: at,
+              added_by: 'bench',
+            },
+          },
+        };
+        break;
+      }
+      case 'groupUpdate':
+        yield {
+          at,
+          event: { type: 'MachineGroupUpdated', data: { group_id: groupId(pick(shape.groups)), changes: { priority: pick(10), max_concurrent_vms: 1 + pick(20) }, updated_at: at } },
+        };
+        break;
+    }
+  }
+}
+
+function metadataAt(timestamp: string): EventMetadata {
+  return {
+    actor: 'bench',
+    source: 'cli',
+    correlation_id: 'bench-rebuild',
+    causation_id: null,
+    request_id: null,
+    timestamp,
+    schema_version: EVENT_SCHEMA_VERSION,
+  };
+}
+
+async function appendSyntheticLog(store: EventStore, totalEvents: number): Promise<number> {
+  const shape = shapeFor(totalEvents);
+  let batch: NewEvent[] = [];
+  let appended = 0;
+  let appendCount = 0;
+  const flush = async () => {
+    if (batch.length === 0) return;
+    await store.append(`bench-log-${appendCount++}`, batch, 'no_stream');
+    appended += batch.length;
+    batch = [];
+  };
+  for (const { event, at } of syntheticLog(shape, seededRandom(20261128))) {
+    batch.push({ type: event.type, data: event.data as Record<string, unknown>, metadata: metadataAt(at) });
+    if (batch.length >= EVENTS_PER_APPEND) await flush();
+  }
+  await flush();
+  return appended;
+}
+
+// ---------------------------------------------------------------------------
+// Measuring
+// ---------------------------------------------------------------------------
+
+interface RebuildMeasurement {
+  events: number;
+  rebuildSeconds: number;
+  /** CPU time of the rebuilding process during the rebuild (user + system). */
+  rebuildCpuSeconds: number;
+  /** 1-minute load average before and after the rebuild: the machine may be shared. */
+  loadAverage: [before: number, after: number];
+  peakRssMb: number;
+  rowCounts: Record<string, number>;
+}
+
+interface BenchResult extends RebuildMeasurement {
+  database: BenchDb;
+  generationSeconds: number;
+  eventsPerSecond: number;
+}
+
+/**
+ * Samples RSS every 100 ms, and whenever `sample` is called (the rebuild calls it per
+ * page: its SQLite work is synchronous and may hold timers back). Returns the peak (MB).
+ */
+function startRssSampler(): { sample(): void; stop(): number } {
+  let peak = process.memoryUsage.rss();
+  const sample = () => {
+    peak = Math.max(peak, process.memoryUsage.rss());
+  };
+  const timer = setInterval(sample, 100);
+  return {
+    sample,
+    stop: () => {
+      clearInterval(timer);
+      sample();
+      return peak / (1024 * 1024);
+    },
+  };
+}
+
+async function countRows(db: ReadModelDb): Promise<Record<string, number>> {
+  const counts: Record<string, number> = {};
+  for (const projection of allProjections) {
+    const row = (await db.knex(projection.table).count({ rows: '*' }).first()) as { rows: number | string } | undefined;
+    counts[projection.table] = Number(row?.rows ?? 0);
+  }
+  return counts;
+}
+
+/** Where one database's bench keeps its log and read models: a directory, or a MariaDB URL. */
+interface BenchTarget {
+  database: BenchDb;
+  location: string;
+}
+
+async function openStores(target: BenchTarget): Promise<{ store: EventStore; db: ReadModelDb; close(): Promise<void> }> {
+  const store =
+    target.database === 'sqlite'
+      ? await openSqliteEventStore({ filename: path.join(target.location, 'events.sqlite') })
+      : await openMariaDbEventStore({ url: target.location });
+  try {
+    const db =
+      target.database === 'sqlite'
+        ? await openReadModelDb({ dataDir: target.location })
+        : await openReadModelDb({ databaseUrl: target.location, dataDir: path.join(tmpdir(), 'bench-rebuild-unused') });
+    return {
+      store,
+      db,
+      close: async () => {
+        await store.close();
+        await db.close();
+      },
+    };
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
+}
+
+/** Child phase 1: append the synthetic log; prints the seconds it took. */
+async function generatePhase(target: BenchTarget, totalEvents: number): Promise<number> {
+  const { store, close } = await openStores(target);
+  try {
+    const started = performance.now();
+    const events = await appendSyntheticLog(store, totalEvents);
+    log(`[${target.database}] generated ${events.toLocaleString('en')} events`);
+    return (performance.now() - started) / 1000;
+  } finally {
+    await close();
+  }
+}
+
+/** Child phase 2, in a fresh process as a service would run it: the timed rebuild. */
+async function rebuildPhase(target: BenchTarget, pageSize: number | undefined): Promise<RebuildMeasurement> {
+  const { store, db, close } = await openStores(target);
+  try {
+    const runner = new ProjectionRunner(store, db, [...allProjections], pageSize === undefined ? {} : { catchUpPageSize: pageSize });
+    let lastReport = 0;
+    const loadBefore = loadavg()[0] ?? 0;
+    const cpuBefore = process.cpuUsage();
+    const rss = startRssSampler();
+    const result = await runner.rebuild({
+      onProgress: ({ events_done, events_per_second }) => {
+        rss.sample();
+        if (events_done - lastReport >= 100_000) {
+          lastReport = events_done;
+          log(`[${target.database}]   ${events_done.toLocaleString('en')} events, ${Math.round(events_per_second).toLocaleString('en')}/s`);
+        }
+      },
+    });
+    const peakRssMb = rss.stop();
+    const cpu = process.cpuUsage(cpuBefore);
+    const loadAfter = loadavg()[0] ?? 0;
+    await runner.stop();
+    return {
+      events: result.events,
+      rebuildSeconds: result.seconds,
+      rebuildCpuSeconds: (cpu.user + cpu.system) / 1e6,
+      loadAverage: [loadBefore, loadAfter],
+      peakRssMb,
+      rowCounts: await countRows(db),
+    };
+  } finally {
+    await close();
+  }
+}
+
+const RESULT_MARKER = 'BENCH_RESULT ';
+
+/** Runs a phase in a child process (same node and loader flags) and returns what it printed. */
+function runPhase<T>(phase: 'generate' | 'rebuild', target: BenchTarget): T {
+  const child = spawnSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url)], {
+    env: { ...process.env, BENCH_PHASE: phase, BENCH_DB: target.database, BENCH_TARGET: target.location },
+    stdio: ['ignore', 'pipe', 'inherit'],
+    encoding: 'utf8',
+    maxBuffer: 16 * 1024 * 1024,
+  });
+  const line = child.stdout.split('\n').find((candidate) => candidate.startsWith(RESULT_MARKER));
+  if (child.status !== 0 || line === undefined) {
+    throw new Error(`bench ${phase} phase on ${target.database} failed (exit ${String(child.status)})`);
+  }
+  return JSON.parse(line.slice(RESULT_MARKER.length)) as T;
+}
+
+async function benchOne(database: BenchDb, config: BenchConfig): Promise<BenchResult> {
+  // Throwaway places: a directory (SQLite) or a database (MariaDB), removed at the end.
+  const testDatabase = database === 'mariadb' ? await createTestDatabase('bench_rebuild') : null;
+  const scratchDir = await mkdtemp(path.join(tmpdir(), 'bench-rebuild-'));
+  const target: BenchTarget = { database, location: testDatabase?.url ?? scratchDir };
+  try {
+    log(`[${database}] generating ${config.totalEvents.toLocaleString('en')} events...`);
+    const generationSeconds = runPhase<number>('generate', target);
+    // The generated log is still dirty in the OS page cache; its write-back would land
+    // inside the timed rebuild. A log being rebuilt from has long been on disk.
+    spawnSync('sync');
+    log(`[${database}] rebuilding in a fresh process...`);
+    const measurement = runPhase<RebuildMeasurement>('rebuild', target);
+    return {
+      ...measurement,
+      database,
+      generationSeconds,
+      eventsPerSecond: measurement.events / measurement.rebuildSeconds,
+    };
+  } finally {
+    await testDatabase?.drop();
+    await rm(scratchDir, { recursive: true, force: true });
+  }
+}
+
+function log(message: string): void {
+  process.stderr.write(`${message}\n`);
+}
+
+function report(result: BenchResult): void {
+  const target = TARGET_EVENTS_PER_SECOND[result.database];
+  const verdict = (ok: boolean) => (ok ? 'met' : 'NOT met');
+  console.log(`\nbench:rebuild on ${result.database}`);
+  console.log(`  events            ${result.events.toLocaleString('en')}`);
+  console.log(`  generation        ${result.generationSeconds.toFixed(1)} s (not counted)`);
+  console.log(`  rebuild           ${result.rebuildSeconds.toFixed(2)} s (CPU of this process ${result.rebuildCpuSeconds.toFixed(1)} s)`);
+  console.log(`  throughput        ${Math.round(result.eventsPerSecond).toLocaleString('en')} events/s (target ${target.toLocaleString('en')}: ${verdict(result.eventsPerSecond >= target)})`);
+  console.log(`  peak RSS          ${result.peakRssMb.toFixed(0)} MB (target <= ${TARGET_PEAK_RSS_MB}: ${verdict(result.peakRssMb <= TARGET_PEAK_RSS_MB)})`);
+  console.log(`  load average      ${result.loadAverage.map((load) => load.toFixed(2)).join(' -> ')} (1 min; ${cpus().length} CPUs)`);
+  for (const [table, count] of Object.entries(result.rowCounts)) {
+    console.log(`  rows ${table.padEnd(24)} ${count.toLocaleString('en')}`);
+  }
+}
+
+const config = readConfig();
+const phase = process.env.BENCH_PHASE;
+if (phase === 'generate' || phase === 'rebuild') {
+  const database = config.databases[0] ?? 'sqlite';
+  const target: BenchTarget = { database, location: process.env.BENCH_TARGET ?? '' };
+  const result = phase === 'generate' ? await generatePhase(target, config.totalEvents) : await rebuildPhase(target, config.pageSize);
+  console.log(RESULT_MARKER + JSON.stringify(result));
+} else {
+  log(`node ${process.version}; page size ${config.pageSize ?? 'default'}`);
+  for (const database of config.databases) {
+    report(await benchOne(database, config));
+  }
+}

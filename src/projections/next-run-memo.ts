@@ -1,0 +1,57 @@
+/**
+ * The first due instant after a time, memoised for replay speed. Evaluating cron for
+ * every schedule event of a long log costs more than the rest of that event's work,
+ * while a log holds few distinct (expression, timezone) pairs and its times move
+ * forward. So per pair a window of consecutive due instants is kept: every due
+ * instant in (from, last] is in it, hence for `from <= after < last` the first one
+ * after `after` is in it too. The answer is exactly nextDueInstants' (a memo only).
+ */
+import { nextDueInstants } from '../domain/cron.js';
+
+/** Due instants computed per window. */
+const WINDOW_SIZE = 32;
+/** Pairs remembered before the memo starts again (bounds memory on odd logs). */
+const MAX_PAIRS = 2000;
+
+interface DueWindow {
+  /** Exclusive start: the `after` the window was computed from (ms). */
+  from: number;
+  /** Every due instant in (from, last], ascending (ms). */
+  instants: number[];
+}
+
+const windows = new Map<string, DueWindow>();
+
+/** Index of the first instant strictly after `after` (instants ascending; length when none). */
+function firstIndexAfter(instants: readonly number[], after: number): number {
+  let low = 0;
+  let high = instants.length;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    if ((instants[middle] ?? Infinity) > after) high = middle;
+    else low = middle + 1;
+  }
+  return low;
+}
+
+/**
+ * The first due instant of `expression` in `timezone` strictly after `after`, or null
+ * when there is none. Throws as nextDueInstants does on an invalid expression or zone.
+ */
+export function firstDueInstantAfter(expression: string, timezone: string, after: Date): Date | null {
+  const pair = `${timezone}\u0000${expression}`;
+  const afterMs = after.getTime();
+  const window = windows.get(pair);
+  if (window && afterMs >= window.from) {
+    const last = window.instants[window.instants.length - 1];
+    if (last !== undefined && afterMs < last) {
+      const next = window.instants[firstIndexAfter(window.instants, afterMs)];
+      if (next !== undefined) return new Date(next);
+    }
+  }
+  const instants = nextDueInstants(expression, timezone, after, WINDOW_SIZE).map((instant) => instant.getTime());
+  if (windows.size >= MAX_PAIRS) windows.clear();
+  windows.set(pair, { from: afterMs, instants });
+  const first = instants[0];
+  return first === undefined ? null : new Date(first);
+}

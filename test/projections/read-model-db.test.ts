@@ -1,0 +1,120 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { openReadModelDb, type ReadModelDb } from '../../src/projections/read-model-db.js';
+import { rowStoreFor } from '../../src/projections/row-store.js';
+import { createTestDatabase, type TestDatabase } from '../support/mariadb.js';
+
+const READ_MODEL_TABLES = [
+  'replication_schedules',
+  'vm_machine_groups',
+  'vm_group_memberships',
+  'schedule_executions',
+  'vm_replication_contexts',
+  'replication_jobs',
+  'projection_checkpoints',
+];
+
+const scheduleRow = {
+  id: 'Sched-AbC',
+  name: 'nightly',
+  description: null,
+  schedule_type: 'cron',
+  cron_expression: '0 18 * * *',
+  timezone: 'UTC',
+  chain_parent_schedule_id: null,
+  chain_delay_minutes: 0,
+  chain_trigger_on: 'success',
+  replication_type: 'auto',
+  max_concurrent_jobs: 1,
+  retry_attempts: 3,
+  retry_delay_minutes: 30,
+  enabled: 0,
+  skip_if_running: 1,
+  catchup_policy: 'latest',
+  catchup_window_minutes: 60,
+  jitter_seconds: 0,
+  next_run_at: '2026-11-28T18:00:00.123Z',
+  last_run_at: null,
+  created_at: '2026-03-29T00:59:59.999Z',
+  updated_at: '2026-10-25T01:30:00.000Z',
+  created_by: 'alice',
+};
+
+/** The same checks for both databases: tables, the row codec, concurrent opening. */
+function describeReadModelDb(label: string, open: () => Promise<{ open(): Promise<ReadModelDb>; dispose(): Promise<void> }>) {
+  describe(`read-model database on ${label}`, () => {
+    let target: { open(): Promise<ReadModelDb>; dispose(): Promise<void> };
+    before(async () => {
+      target = await open();
+    });
+    after(async () => {
+      await target?.dispose();
+    });
+
+    it('two instances opening at once both find every table (migrations run once)', async () => {
+      const [first, second] = await Promise.all([target.open(), target.open()]);
+      try {
+        for (const table of READ_MODEL_TABLES) assert.equal(await first.knex.schema.hasTable(table), true, table);
+        await first.ping();
+        await second.ping();
+      } finally {
+        await first.close();
+        await second.close();
+      }
+    });
+
+    it('gives back times as ISO strings with milliseconds, ints as numbers, flags as 0/1, case-sensitive ids', async () => {
+      const db = await target.open();
+      try {
+        const store = rowStoreFor(db);
+        const otherCase = { ...scheduleRow, id: 'sched-abc', name: 'other case', enabled: 1 };
+        await store.inTransaction((trx) => trx.upsertRows('replication_schedules', 'id', [scheduleRow, otherCase]));
+        const rows = await store.loadRows('replication_schedules', 'id', [scheduleRow.id, otherCase.id, 'absent']);
+        assert.deepEqual(rows.get(scheduleRow.id), scheduleRow);
+        assert.deepEqual(rows.get(otherCase.id), otherCase);
+        assert.equal(rows.size, 2);
+        const viaKnex = await db.knex('replication_schedules').where({ id: scheduleRow.id }).first('enabled', 'jitter_seconds');
+        assert.deepEqual({ ...viaKnex }, { enabled: 0, jitter_seconds: 0 });
+      } finally {
+        await db.close();
+      }
+    });
+
+    it('rejects a value outside an enum', async () => {
+      const db = await target.open();
+      try {
+        await assert.rejects(
+          rowStoreFor(db).inTransaction((trx) => trx.upsertRows('replication_schedules', 'id', [{ ...scheduleRow, id: 'bad', schedule_type: 'hourly' }])),
+        );
+      } finally {
+        await db.close();
+      }
+    });
+  });
+}
+
+describeReadModelDb('SQLite', async () => {
+  const parent = await mkdtemp(path.join(tmpdir(), 'read-model-db-'));
+  const dataDir = path.join(parent, 'not', 'yet', 'there');
+  return {
+    open: async () => {
+      const db = await openReadModelDb({ dataDir });
+      assert.ok((await stat(path.join(dataDir, 'readmodels.sqlite'))).isFile());
+      const [mode] = (await db.knex.raw('pragma journal_mode')) as Array<{ journal_mode: string }>;
+      assert.equal(mode?.journal_mode, 'wal');
+      return db;
+    },
+    dispose: () => rm(parent, { recursive: true, force: true }),
+  };
+});
+
+describeReadModelDb('MariaDB', async () => {
+  const database: TestDatabase = await createTestDatabase('t_readmodel_db');
+  return {
+    open: () => openReadModelDb({ databaseUrl: database.url, dataDir: path.join(tmpdir(), 'unused-read-model-dir') }),
+    dispose: () => database.drop(),
+  };
+});
