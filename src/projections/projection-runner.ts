@@ -1,12 +1,13 @@
 /**
  * Keeps the read models up to date with the log. Catch-up PULLS pages with
  * store.readAll (natural backpressure on a long log, and the next page is read while
- * the current one is written); live mode follows store.subscribeToAll, buffered with
- * RxJS into batches. Every batch goes through applyBatch: one transaction for the
+ * the current one is written); live mode follows store.subscribeToAll and applies
+ * each event at once when idle, batching what arrives while a batch is written. Every batch goes through applyBatch: one transaction for the
  * rows and checkpoints of all projections. A failed batch is never skipped: the
  * runner logs it, waits (backoff) and starts again from the committed checkpoints.
  */
-import { BehaviorSubject, bufferTime, concatMap, filter, firstValueFrom, map, of, timeout, type Subscription } from 'rxjs';
+import { BehaviorSubject, filter, firstValueFrom, map, of, timeout, type Subscription } from 'rxjs';
+import { batchWhileBusy } from './batch-while-busy.js';
 import type { EventStore, Position, RecordedEvent } from '../eventstore/event-store.js';
 import { applyBatch } from './apply-batch.js';
 import { loadCheckpoints, NO_CHECKPOINT, resetProjections, type Checkpoint } from './checkpoints.js';
@@ -22,8 +23,6 @@ export interface ProjectionRunnerLogger {
 export interface ProjectionRunnerOptions {
   /** Most events in one live batch (default 500). */
   batchSize?: number;
-  /** How long live events are gathered into one batch (ms, default 10). */
-  batchWindowMs?: number;
   /** Events per page read while catching up or rebuilding (default 5,000). */
   catchUpPageSize?: number;
   /**
@@ -71,7 +70,6 @@ type RunnerState = 'stopped' | 'catching_up' | 'live' | 'failed';
 
 const DEFAULTS = {
   batchSize: 500,
-  batchWindowMs: 10,
   // Tuned on bench:rebuild (bench/README.md): larger pages and working sets go faster
   // but past ~500 MB of RSS on a million-event log.
   catchUpPageSize: 5000,
@@ -130,7 +128,6 @@ export class ProjectionRunner {
     if (names.size !== projections.length) throw new Error('projection names must be unique');
     this.settings = {
       batchSize: options.batchSize ?? DEFAULTS.batchSize,
-      batchWindowMs: options.batchWindowMs ?? DEFAULTS.batchWindowMs,
       catchUpPageSize: options.catchUpPageSize ?? DEFAULTS.catchUpPageSize,
       catchUpMaxRows: options.catchUpMaxRows ?? DEFAULTS.catchUpMaxRows,
       catchUpFlushIntervalMs: options.catchUpFlushIntervalMs ?? DEFAULTS.catchUpFlushIntervalMs,
@@ -323,11 +320,7 @@ export class ProjectionRunner {
     this.state = 'live';
     this.liveSubscription = this.store
       .subscribeToAll({ after: this.lowestCheckpoint() })
-      .pipe(
-        bufferTime(this.settings.batchWindowMs, null, this.settings.batchSize),
-        filter((batch) => batch.length > 0),
-        concatMap((batch) => this.applyAndPublish(batch)),
-      )
+      .pipe(batchWhileBusy(this.settings.batchSize, (batch) => this.applyAndPublish(batch)))
       .subscribe({
         error: (error: unknown) => this.onFailure(error, generation),
         complete: () => this.onFailure(new Error('the event subscription ended'), generation),
