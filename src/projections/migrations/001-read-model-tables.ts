@@ -2,6 +2,8 @@
  * The read-model tables of spec/readmodels.sql, column for column. On MariaDB the
  * time columns are timestamp(3); on SQLite they hold ISO-8601 strings (see
  * row-codec.ts). Enums are `enu`: native enums on MariaDB, CHECK constraints on SQLite.
+ * Enum values are written out, not taken from the domain: a migration must stay as it
+ * ran, and a new value needs a migration of its own.
  */
 import type { Knex } from 'knex';
 
