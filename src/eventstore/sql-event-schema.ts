@@ -1,10 +1,8 @@
-import type { Knex } from 'knex';
-
 /**
  * Tables of the SQL event store, for SQLite and MariaDB.
  *
- * DDL is written per dialect rather than through knex's schema builder because the
- * details matter here: AUTOINCREMENT (positions never reused), DATETIME(3),
+ * DDL is written per dialect (run on the raw drivers, better-sqlite3 and mysql2) because
+ * the details matter here: AUTOINCREMENT (positions never reused), DATETIME(3),
  * a binary collation for stream ids, InnoDB/utf8mb4, and `IF NOT EXISTS` so that two
  * service instances starting at once do not race each other.
  */
@@ -79,9 +77,19 @@ const MARIADB_DDL = [
   `INSERT IGNORE INTO ${APPEND_LOCK_TABLE} (id) VALUES (${APPEND_LOCK_ROW_ID})`,
 ];
 
-/** Creates the event store tables when missing; safe to run concurrently from several processes. */
-export async function ensureEventTables(db: Knex, dialect: SqlDialect): Promise<void> {
+/** Columns of an events row, in the order the adapters select and insert them. */
+export const EVENT_COLUMNS = 'position, event_id, stream_id, revision, type, data, metadata, recorded_at';
+export const INSERT_COLUMNS = 'event_id, stream_id, revision, type, data, metadata, recorded_at';
+
+/**
+ * Creates the event store tables when missing; safe to run concurrently from several processes.
+ * `execute` runs one DDL statement on the dialect's driver.
+ */
+export async function ensureEventTables(
+  execute: (statement: string) => unknown,
+  dialect: SqlDialect,
+): Promise<void> {
   for (const statement of dialect === 'sqlite' ? SQLITE_DDL : MARIADB_DDL) {
-    await db.raw(statement);
+    await execute(statement);
   }
 }

@@ -378,6 +378,234 @@ function defineContract(makeAdapter: () => AdapterUnderTest): void {
     assert.deepEqual(revisions, Array.from({ length: 1 + 10 * 2 + contenders }, (_unused, index) => index));
   });
 
+  it('checks each of 32 concurrent appends on its own: stale expected revisions fail alone, a subscriber sees every committed event once, in order', async () => {
+    const start = await store.headPosition();
+    const recorder = new SubscriptionRecorder(store.subscribeToAll({ after: start }));
+    const streams = Array.from({ length: 32 }, () => newStreamId('group'));
+    const revisions = new Map<string, number>();
+    const committed = new Set<string>();
+    for (const streamId of streams) {
+      const seed = [newEvent('Seed'), newEvent('Seed')];
+      seed.forEach((event) => committed.add(event.id!));
+      revisions.set(streamId, (await store.append(streamId, seed, 'no_stream')).nextExpectedRevision);
+    }
+    const refused = new Set<string>();
+    const positions: { streamId: string; revision: number; position: Position }[] = [];
+
+    for (let round = 0; round < 5; round += 1) {
+      // Four more appenders race the first for streams[0..3], all on the current revision.
+      const racing = streams.slice(0, 4);
+      const racingRevisions = new Map(racing.map((streamId) => [streamId, revisions.get(streamId)!]));
+      const attempts = [...streams.map((streamId, index) => ({ streamId, index })), ...racing.map((streamId) => ({ streamId, index: -1 }))];
+      const outcomes = await Promise.allSettled(
+        attempts.map(async ({ streamId, index }) => {
+          const current = index === -1 ? racingRevisions.get(streamId)! : revisions.get(streamId)!;
+          const stale = index >= 4 && (index + round) % 4 === 0;
+          const expected: ExpectedRevision = stale ? current - 1 : index % 7 === 5 ? 'stream_exists' : current;
+          const batch = Array.from({ length: index % 5 === 0 ? 3 : 1 }, (_unused, part) => newEvent('Grouped', { round, index, part }));
+          try {
+            const result = await store.append(streamId, batch, expected);
+            assert.ok(!stale, `a stale append to ${streamId} succeeded`);
+            assert.equal(result.nextExpectedRevision, current + batch.length);
+            batch.forEach((event) => committed.add(event.id!));
+            positions.push({ streamId, revision: result.nextExpectedRevision, position: result.position });
+            return result;
+          } catch (error) {
+            batch.forEach((event) => refused.add(event.id!));
+            throw error;
+          }
+        }),
+      );
+      // Every distinct-stream append succeeds unless stale; stale ones report the actual revision.
+      outcomes.slice(0, streams.length).forEach((outcome, index) => {
+        const streamId = streams[index]!;
+        const stale = index >= 4 && (index + round) % 4 === 0;
+        if (index < 4) return; // racing: checked below
+        if (stale) {
+          assert.equal(outcome.status, 'rejected');
+          const error: unknown = (outcome as PromiseRejectedResult).reason;
+          assert.ok(error instanceof WrongExpectedVersionError, String(error));
+          assert.equal(error.streamId, streamId);
+          assert.equal(error.actual, revisions.get(streamId));
+          assert.equal(error.expected, revisions.get(streamId)! - 1);
+        } else {
+          assert.equal(outcome.status, 'fulfilled', String((outcome as PromiseRejectedResult).reason));
+          revisions.set(streamId, (outcome as PromiseFulfilledResult<{ nextExpectedRevision: number }>).value.nextExpectedRevision);
+        }
+      });
+      // Each raced stream: exactly one of its two appenders won; the loser reports the winner's revision.
+      racing.forEach((streamId, index) => {
+        const pair = [outcomes[index]!, outcomes[streams.length + index]!];
+        const winners = pair.filter((outcome) => outcome.status === 'fulfilled') as PromiseFulfilledResult<{ nextExpectedRevision: number }>[];
+        assert.equal(winners.length, 1, `one winner on ${streamId}: ${JSON.stringify(pair.map((outcome) => outcome.status))}`);
+        const won = winners[0]!.value.nextExpectedRevision;
+        const loser = pair.find((outcome) => outcome.status === 'rejected') as PromiseRejectedResult;
+        assert.ok(loser.reason instanceof WrongExpectedVersionError, String(loser.reason));
+        assert.equal(loser.reason.actual, won);
+        revisions.set(streamId, won);
+      });
+    }
+
+    const head = await store.headPosition();
+    assert.ok(head !== null);
+    await recorder.waitUntil(
+      () => recorder.events.length > 0 && store.comparePositions(recorder.events[recorder.events.length - 1]!.position, head) >= 0,
+      'the subscription reaches the head',
+    );
+    recorder.stop();
+    const log = await readAllAfter(store, start);
+    const ours = log.filter((event) => committed.has(event.id) || refused.has(event.id));
+    assert.deepEqual(new Set(ours.map((event) => event.id)), committed, 'exactly the committed events are in the log');
+    if (adapter.startsEmpty) {
+      assert.deepEqual(recorder.events.map((event) => event.id), log.map((event) => event.id));
+    } else {
+      assertNoDuplicates(recorder.events);
+      assert.deepEqual(
+        recorder.events.filter((event) => committed.has(event.id)).map((event) => event.id),
+        ours.map((event) => event.id),
+      );
+    }
+    assertStrictlyIncreasing(store, recorder.events.map((event) => event.position));
+    assert.equal(recorder.error, undefined);
+    // Every stream has gapless revisions, and every reported position is its last event's.
+    for (const streamId of streams) {
+      const events = await store.readStream(streamId);
+      assert.deepEqual(events.map((event) => event.revision), Array.from({ length: events.length }, (_unused, index) => index));
+      assert.equal(events[events.length - 1]!.revision, revisions.get(streamId));
+    }
+    for (const { streamId, revision, position } of positions) {
+      const [last] = await store.readStream(streamId, { fromRevision: revision, maxCount: 1 });
+      assert.equal(last?.position, position, `position of ${streamId}@${revision}`);
+    }
+  });
+
+  it(
+    'fails only the append that repeats an event id, among concurrent appends',
+    { skip: !adapter.rejectsDuplicateEventIds && 'EventStoreDB treats a repeated event id as an idempotent retry' },
+    async () => {
+      const recorded = newEvent('A');
+      await store.append(newStreamId('dup-recorded'), [recorded], 'no_stream');
+      const fresh = newEvent('Fresh');
+      const ok = () => ({ streamId: newStreamId('dup-ok'), events: [newEvent('Ok'), newEvent('Ok')], bad: false });
+      const appends = [
+        ...Array.from({ length: 6 }, ok),
+        { streamId: newStreamId('dup-bad'), events: [newEvent('X'), { ...newEvent('Y'), id: recorded.id }], bad: true },
+        ...Array.from({ length: 6 }, ok),
+        // The same new id twice in one burst: the first append made wins.
+        { streamId: newStreamId('dup-first'), events: [fresh], bad: false },
+        { streamId: newStreamId('dup-second'), events: [newEvent('Z'), { ...newEvent('Z'), id: fresh.id }], bad: true },
+        ...Array.from({ length: 3 }, ok),
+      ];
+      const outcomes = await Promise.allSettled(appends.map(({ streamId, events }) => store.append(streamId, events, 'no_stream')));
+      for (const [index, outcome] of outcomes.entries()) {
+        const { streamId, events, bad } = appends[index]!;
+        if (bad) {
+          assert.equal(outcome.status, 'rejected', streamId);
+          const error: unknown = (outcome as PromiseRejectedResult).reason;
+          assert.ok(error instanceof Error && !(error instanceof WrongExpectedVersionError), String(error));
+          assert.match(error.message, /event id is already recorded/);
+          assert.deepEqual(await store.readStream(streamId), [], `nothing of ${streamId} is written`);
+        } else {
+          assert.equal(outcome.status, 'fulfilled', String((outcome as PromiseRejectedResult).reason));
+          const read = await store.readStream(streamId);
+          assert.deepEqual(read.map((event) => event.id), events.map((event) => event.id));
+          assert.equal((outcome as PromiseFulfilledResult<{ position: Position }>).value.position, read[read.length - 1]!.position);
+        }
+      }
+    },
+  );
+
+  it('keeps large and small concurrent appends atomic: a 1000-event append is contiguous in the log', async () => {
+    const start = await store.headPosition();
+    const large = Array.from({ length: 1000 }, (_unused, index) => newEvent('Large', { index }));
+    const largeStream = newStreamId('large-concurrent');
+    const small = Array.from({ length: 300 }, (_unused, index) => ({ streamId: newStreamId('small'), event: newEvent('Small', { index }) }));
+    const results = await Promise.all([
+      ...small.slice(0, 150).map(({ streamId, event }) => store.append(streamId, [event], 'no_stream')),
+      store.append(largeStream, large, 'no_stream'),
+      ...small.slice(150).map(({ streamId, event }) => store.append(streamId, [event], 'no_stream')),
+    ]);
+    const log = await readAllAfter(store, start);
+    const largeIds = new Set(large.map((event) => event.id!));
+    const firstLarge = log.findIndex((event) => largeIds.has(event.id));
+    assert.deepEqual(
+      log.slice(firstLarge, firstLarge + 1000).map((event) => event.id),
+      large.map((event) => event.id),
+      'the large append is one contiguous run, in order',
+    );
+    assert.equal(results[150]!.position, log[firstLarge + 999]!.position);
+    const byId = new Map(log.map((event) => [event.id, event.position]));
+    small.forEach(({ event }, index) => {
+      const result = results[index < 150 ? index : index + 1]!;
+      assert.equal(result.position, byId.get(event.id!));
+      assert.equal(result.nextExpectedRevision, 0);
+    });
+  });
+
+  it('stores quotes, backslashes and non-ASCII in stream ids, types and data exactly', async () => {
+    const streamId = newStreamId(`odd'"\\%_;--\n ünï 😀`);
+    const upper = streamId.toUpperCase();
+    const data = { text: `'); DROP TABLE events; -- \\' \\\\ "x" \u0000 \n 😀 ß`, nested: { quote: "'" } };
+    const type = `Odd'"\\Type ü`;
+    await store.append(streamId, [{ ...newEvent('x'), type, data }], 'no_stream');
+    await store.append(upper, [newEvent('Upper')], 'no_stream');
+    const [read] = await store.readStream(streamId);
+    assert.equal(read?.streamId, streamId);
+    assert.equal(read?.type, type);
+    assert.deepEqual(read?.data, data);
+    assert.deepEqual((await store.readStream(upper)).map((event) => event.type), ['Upper']);
+    await assertWrongExpectedVersion(store.append(streamId, [newEvent('Again')], 'no_stream'), streamId, 'no_stream', 0);
+  });
+
+  it('keeps one order across two instances appending concurrently: subscribers on both see every event once, in order', async () => {
+    const second = await adapter.openSecondInstance();
+    try {
+      const start = await store.headPosition();
+      const onFirst = new SubscriptionRecorder(store.subscribeToAll({ after: start }));
+      const onSecond = new SubscriptionRecorder(second.subscribeToAll({ after: start }));
+      const shared = newStreamId('shared');
+      const written = new Set<string>();
+      await Promise.all(
+        [store, second].flatMap((instance, which) =>
+          Array.from({ length: 8 }, async (_unused, writer) => {
+            const own = newStreamId(`i${which}w${writer}`);
+            let expected: ExpectedRevision = 'no_stream';
+            for (let index = 0; index < 15; index += 1) {
+              const event = newEvent('Own', { which, writer, index });
+              const sharedEvent = newEvent('Shared', { which, writer, index });
+              written.add(event.id!);
+              written.add(sharedEvent.id!);
+              expected = (await instance.append(own, [event], expected)).nextExpectedRevision;
+              await instance.append(shared, [sharedEvent], 'any');
+            }
+          }),
+        ),
+      );
+      const head = await store.headPosition();
+      assert.ok(head !== null);
+      const reached = (recorder: SubscriptionRecorder) => () =>
+        recorder.events.length > 0 && store.comparePositions(recorder.events[recorder.events.length - 1]!.position, head) >= 0;
+      await onFirst.waitUntil(reached(onFirst), 'the first instance reaches the head');
+      await onSecond.waitUntil(reached(onSecond), 'the second instance reaches the head');
+      onFirst.stop();
+      onSecond.stop();
+      const log = (await readAllAfter(store, start)).filter((event) => written.has(event.id));
+      assert.equal(log.length, written.size);
+      for (const recorder of [onFirst, onSecond]) {
+        assertNoDuplicates(recorder.events);
+        assertStrictlyIncreasing(store, recorder.events.map((event) => event.position));
+        assert.deepEqual(
+          recorder.events.filter((event) => written.has(event.id)).map((event) => event.id),
+          log.map((event) => event.id),
+        );
+      }
+      const sharedRevisions = (await store.readStream(shared)).map((event) => event.revision);
+      assert.deepEqual(sharedRevisions, Array.from({ length: 2 * 8 * 15 }, (_unused, index) => index));
+    } finally {
+      await second.close();
+    }
+  });
+
   it('resumes a subscription from a checkpoint, seeing exactly the new events', async () => {
     const streamId = newStreamId('resume');
     const head = await store.headPosition();

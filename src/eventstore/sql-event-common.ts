@@ -1,0 +1,118 @@
+import { randomUUID } from 'node:crypto';
+import {
+  WrongExpectedVersionError,
+  type AppendResult,
+  type EventMetadata,
+  type ExpectedRevision,
+  type NewEvent,
+  type Position,
+  type RecordedEvent,
+} from './event-store.js';
+import { EVENT_ID_UNIQUE_INDEX, type EventRow, type NewEventRow, type SqlDialect } from './sql-event-schema.js';
+
+/**
+ * What the SQL event store needs from a dialect: the SQLite log (better-sqlite3, cached
+ * prepared statements, see sqlite-event-log.ts) and the MariaDB log (mysql2, group
+ * commit, see mariadb-event-log.ts). Subscriptions, argument checks and row decoding
+ * are shared (sql-event-store.ts).
+ */
+export interface SqlEventLog {
+  readonly dialect: SqlDialect;
+  /**
+   * Appends all events atomically after checking the expected revision. Rejects with
+   * WrongExpectedVersionError (with the actual revision), or an explained error for a
+   * repeated event id. `events` is non-empty and `expected` valid.
+   */
+  append(streamId: string, events: NewEvent[], expected: ExpectedRevision): Promise<AppendResult>;
+  /** `fromRevision` inclusive; `maxCount` a positive integer or null (no limit). */
+  readStream(streamId: string, forwards: boolean, fromRevision: number | null, maxCount: number | null): Promise<EventRow[]>;
+  /** Rows with position > `after` (0: from the start), in position order. */
+  readAll(after: number, maxCount: number): Promise<EventRow[]>;
+  headPosition(): Promise<Position | null>;
+  ping(): Promise<void>;
+  /** Lets queued appends finish, then closes the connections. */
+  close(): Promise<void>;
+}
+
+/** EventStoreDB's rules; returns the revision of the first event to write. */
+export function firstRevisionToWrite(streamId: string, expected: ExpectedRevision, current: number | null): number {
+  const holds =
+    expected === 'any'
+      ? true
+      : expected === 'no_stream'
+        ? current === null
+        : expected === 'stream_exists'
+          ? current !== null
+          : current === expected;
+  if (!holds) throw new WrongExpectedVersionError(streamId, expected, current ?? 'no_stream');
+  return current === null ? 0 : current + 1;
+}
+
+/** Rows to insert; `recordedAt` is in the form the dialect's driver writes. */
+export function toRows<RecordedAt extends string | Date>(
+  streamId: string,
+  firstRevision: number,
+  events: NewEvent[],
+  recordedAt: RecordedAt,
+): (NewEventRow & { recorded_at: RecordedAt })[] {
+  return events.map((event, index) => ({
+    event_id: event.id ?? randomUUID(),
+    stream_id: streamId,
+    revision: firstRevision + index,
+    type: event.type,
+    data: JSON.stringify(event.data),
+    metadata: JSON.stringify(event.metadata),
+    recorded_at: recordedAt,
+  }));
+}
+
+export function toRecordedEvent(row: EventRow): RecordedEvent {
+  return {
+    id: row.event_id,
+    streamId: row.stream_id,
+    revision: Number(row.revision),
+    position: String(row.position),
+    type: row.type,
+    data: JSON.parse(row.data) as Record<string, unknown>,
+    metadata: JSON.parse(row.metadata) as EventMetadata,
+    recordedAt: row.recorded_at instanceof Date ? row.recorded_at.toISOString() : row.recorded_at,
+  };
+}
+
+/**
+ * Unique-constraint failures of an append, explained: a repeated event id is an error
+ * of its own; a (stream, revision) collision is a lost race, reported as
+ * WrongExpectedVersionError with the stream's revision now. Other errors pass unchanged.
+ */
+export async function explainAppendFailure(
+  error: unknown,
+  streamId: string,
+  expected: ExpectedRevision,
+  lastRevision: (streamId: string) => number | null | Promise<number | null>,
+): Promise<unknown> {
+  if (!isUniqueViolation(error)) return error;
+  if (isEventIdViolation(error)) {
+    return new Error(`append to ${streamId}: an event id is already recorded`, { cause: error });
+  }
+  return new WrongExpectedVersionError(streamId, expected, (await lastRevision(streamId)) ?? 'no_stream');
+}
+
+/**
+ * Which unique index was hit. Only the driver's own text is looked at.
+ * MariaDB: "Duplicate entry '...' for key 'events_event_id_unique'" (MySQL 8: 'events.events_event_id_unique');
+ * SQLite: "UNIQUE constraint failed: events.event_id".
+ */
+function isEventIdViolation(error: Error & { code: string }): boolean {
+  if (error.code === 'ER_DUP_ENTRY') {
+    const serverMessage = (error as { sqlMessage?: unknown }).sqlMessage;
+    return typeof serverMessage === 'string' && new RegExp(`for key '([^']*\\.)?${EVENT_ID_UNIQUE_INDEX}'`).test(serverMessage);
+  }
+  return /UNIQUE constraint failed: events\.event_id\b/.test(error.message);
+}
+
+/** mysql2: ER_DUP_ENTRY; better-sqlite3: SQLITE_CONSTRAINT_UNIQUE / _PRIMARYKEY. */
+export function isUniqueViolation(error: unknown): error is Error & { code: string } {
+  if (!(error instanceof Error) || !('code' in error)) return false;
+  const code = (error as { code: unknown }).code;
+  return code === 'ER_DUP_ENTRY' || code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
+}

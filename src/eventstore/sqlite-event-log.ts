@@ -1,0 +1,132 @@
+import Database from 'better-sqlite3';
+import type { AppendResult, ExpectedRevision, NewEvent, Position } from './event-store.js';
+import { explainAppendFailure, firstRevisionToWrite, toRows, type SqlEventLog } from './sql-event-common.js';
+import { EVENT_COLUMNS, EVENTS_TABLE, INSERT_COLUMNS, ensureEventTables, type EventRow } from './sql-event-schema.js';
+
+/** How long an SQLite append waits for another process holding the write lock. */
+const SQLITE_BUSY_TIMEOUT_MS = 5000;
+/** SQLite's "no limit". */
+const NO_LIMIT = -1;
+
+/**
+ * The SQL event log on SQLite: ONE better-sqlite3 connection for the store's lifetime
+ * (so WAL reads always see this process's writes, and ':memory:' stays one database),
+ * with every hot statement prepared once (re-preparing cost more than running them).
+ *
+ * An append is one synchronous transaction begun IMMEDIATE: the write lock is taken
+ * before the revision check and never held across an event-loop turn (so two store
+ * instances in one process cannot block each other). SQLite has a single writer per
+ * file, so positions (the AUTOINCREMENT rowid, never reused) are assigned and committed
+ * in one order, also across processes. While another process writes, busy_timeout makes
+ * the append wait, blocking this process's event loop for that long: fine for the
+ * embedded default.
+ */
+export async function openSqliteEventLog(filename: string): Promise<SqlEventLog> {
+  const connection = new Database(filename, { timeout: SQLITE_BUSY_TIMEOUT_MS });
+  try {
+    // busy_timeout first: switching to WAL needs a lock another process may hold.
+    connection.pragma(`busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`);
+    connection.pragma('journal_mode = WAL');
+    connection.pragma('synchronous = NORMAL');
+    await ensureEventTables((statement) => connection.exec(statement), 'sqlite');
+    return new SqliteEventLog(connection);
+  } catch (error) {
+    connection.close();
+    throw error;
+  }
+}
+
+type Row = Record<string, unknown>;
+
+class SqliteEventLog implements SqlEventLog {
+  readonly dialect = 'sqlite';
+  private readonly lastRevisionStatement: Database.Statement<[string], number | null>;
+  private readonly insertStatement: Database.Statement<unknown[], Row>;
+  private readonly readForwardsStatement: Database.Statement<[string, number, number], EventRow>;
+  private readonly readBackwardsStatement: Database.Statement<[string, number, number], EventRow>;
+  private readonly readAllStatement: Database.Statement<[number, number], EventRow>;
+  private readonly headStatement: Database.Statement<[], number | null>;
+  private readonly pingStatement: Database.Statement<[], number>;
+  private readonly appendAtomically: Database.Transaction<
+    (streamId: string, events: NewEvent[], expected: ExpectedRevision) => AppendResult
+  >;
+
+  constructor(private readonly connection: Database.Database) {
+    this.lastRevisionStatement = connection
+      .prepare<[string], number | null>(`SELECT MAX(revision) FROM ${EVENTS_TABLE} WHERE stream_id = ?`)
+      .pluck();
+    this.insertStatement = connection.prepare<unknown[], Row>(
+      `INSERT INTO ${EVENTS_TABLE} (${INSERT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+    );
+    this.readForwardsStatement = connection.prepare(
+      `SELECT ${EVENT_COLUMNS} FROM ${EVENTS_TABLE} WHERE stream_id = ? AND revision >= ? ORDER BY revision ASC LIMIT ?`,
+    );
+    this.readBackwardsStatement = connection.prepare(
+      `SELECT ${EVENT_COLUMNS} FROM ${EVENTS_TABLE} WHERE stream_id = ? AND revision <= ? ORDER BY revision DESC LIMIT ?`,
+    );
+    this.readAllStatement = connection.prepare(
+      `SELECT ${EVENT_COLUMNS} FROM ${EVENTS_TABLE} WHERE position > ? ORDER BY position ASC LIMIT ?`,
+    );
+    this.headStatement = connection.prepare<[], number | null>(`SELECT MAX(position) FROM ${EVENTS_TABLE}`).pluck();
+    this.pingStatement = connection.prepare<[], number>('SELECT 1').pluck();
+
+    this.appendAtomically = connection.transaction(
+      (streamId: string, events: NewEvent[], expected: ExpectedRevision): AppendResult => {
+        const current = this.lastRevisionStatement.get(streamId) ?? null;
+        const firstRevision = firstRevisionToWrite(streamId, expected, current);
+        let position = 0;
+        for (const row of toRows(streamId, firstRevision, events, new Date().toISOString())) {
+          // One row per run: no multi-row SQL to build, and the rowid of each is the
+          // position (INTEGER PRIMARY KEY), so the last one is the append's position.
+          const { lastInsertRowid } = this.insertStatement.run(
+            row.event_id,
+            row.stream_id,
+            row.revision,
+            row.type,
+            row.data,
+            row.metadata,
+            row.recorded_at,
+          );
+          position = Number(lastInsertRowid);
+        }
+        return { nextExpectedRevision: firstRevision + events.length - 1, position: String(position) };
+      },
+    );
+  }
+
+  async append(streamId: string, events: NewEvent[], expected: ExpectedRevision): Promise<AppendResult> {
+    try {
+      return this.appendAtomically.immediate(streamId, events, expected);
+    } catch (error) {
+      throw await explainAppendFailure(error, streamId, expected, (id) => this.lastRevisionStatement.get(id) ?? null);
+    }
+  }
+
+  async readStream(
+    streamId: string,
+    forwards: boolean,
+    fromRevision: number | null,
+    maxCount: number | null,
+  ): Promise<EventRow[]> {
+    return forwards
+      ? this.readForwardsStatement.all(streamId, fromRevision ?? 0, maxCount ?? NO_LIMIT)
+      : this.readBackwardsStatement.all(streamId, fromRevision ?? Number.MAX_SAFE_INTEGER, maxCount ?? NO_LIMIT);
+  }
+
+  async readAll(after: number, maxCount: number): Promise<EventRow[]> {
+    return this.readAllStatement.all(after, maxCount);
+  }
+
+  async headPosition(): Promise<Position | null> {
+    const head = this.headStatement.get();
+    return head == null ? null : String(head);
+  }
+
+  async ping(): Promise<void> {
+    this.pingStatement.get();
+  }
+
+  async close(): Promise<void> {
+    this.connection.close();
+  }
+}
