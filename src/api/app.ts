@@ -93,7 +93,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
       return typeof given === 'string' && REQUEST_ID_PATTERN.test(given) ? given : randomUUID();
     },
     // Ids are at most 64 characters: longer ones reach the route and are refused by its schema.
-    maxParamLength: 512,
+    routerOptions: { maxParamLength: 512 },
     // Errors fastify raises before routing (malformed URL, over-long parameter) in our error shape too.
     frameworkErrors: (error, request, reply) => {
       const body: ErrorBody = { error: 'ValidationError', message: `malformed request: ${error.message}`, request_id: request.id };
