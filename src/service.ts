@@ -12,43 +12,64 @@ import { createLogger, type Logger } from './logger.js';
 import { allProjections } from './projections/all-projections.js';
 import { ProjectionRunner } from './projections/projection-runner.js';
 import { openReadModelDb, type ReadModelDb } from './projections/read-model-db.js';
+import { Ticker } from './processes/ticker.js';
+import type { TimerPort } from './processes/ticker-timers.js';
 
 export interface Service {
   app: FastifyInstance;
   store: EventStore;
   readDb: ReadModelDb;
   projections: ProjectionRunner;
+  /** Records due instants of cron schedules; null when started without it. */
+  ticker: Ticker | null;
   logger: Logger;
   /** Stops accepting requests, then stops projections and closes the stores. */
   stop(): Promise<void>;
 }
 
-export async function startService(config: Config, options: { clock?: Clock; logger?: Logger } = {}): Promise<Service> {
+export interface ServiceOptions {
+  clock?: Clock;
+  /** Timers matching `clock` (a manual clock in tests brings its own). */
+  timers?: TimerPort;
+  logger?: Logger;
+  /** Run the ticker (default true); API tests turn it off so no due instant lands in their log. */
+  ticker?: boolean;
+}
+
+export async function startService(config: Config, options: ServiceOptions = {}): Promise<Service> {
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? createLogger(config.logLevel);
   const store = await openEventStore({ eventstoreUrl: config.eventstoreUrl, databaseUrl: config.databaseUrl, dataDir: config.dataDir });
   let readDb: ReadModelDb | undefined;
   let projections: ProjectionRunner | undefined;
+  let ticker: Ticker | null = null;
   try {
     readDb = await openReadModelDb({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
     projections = new ProjectionRunner(store, readDb, allProjections, { logger });
     await projections.start();
-    const app = await buildApp({ config, logger, store, readDb, projections, clock });
-    const opened = { readDb, projections };
+    if (options.ticker !== false) {
+      ticker = new Ticker({ store, clock, logger: logger.child({ component: 'ticker' }), ...(options.timers && { timers: options.timers }) });
+      await ticker.start();
+    }
+    const app = await buildApp({ config, logger, store, readDb, projections, ticker, clock });
+    const opened = { readDb, projections, ticker };
     return {
       app,
       store,
       readDb,
       projections,
+      ticker,
       logger,
       async stop() {
         await app.close();
+        await opened.ticker?.stop();
         await opened.projections.stop();
         await opened.readDb.close();
         await store.close();
       },
     };
   } catch (error) {
+    await ticker?.stop().catch(() => undefined);
     await projections?.stop().catch(() => undefined);
     await readDb?.close().catch(() => undefined);
     await store.close().catch(() => undefined);

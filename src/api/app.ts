@@ -12,6 +12,7 @@ import type { Config } from '../config.js';
 import { DomainError } from '../domain/decider.js';
 import type { EventStore } from '../eventstore/event-store.js';
 import type { ProjectionRunner } from '../projections/projection-runner.js';
+import type { Ticker } from '../processes/ticker.js';
 import type { ReadModelDb } from '../projections/read-model-db.js';
 import { ApiError, fromDomainError, STATUS_OF, type ErrorBody, type ErrorKind } from './api-error.js';
 import { authenticate } from './auth.js';
@@ -30,6 +31,8 @@ export interface ApiDeps {
   store: EventStore;
   readDb: ReadModelDb;
   projections: ProjectionRunner;
+  /** Null when the service runs without a ticker (then readiness does not ask for one). */
+  ticker: Pick<Ticker, 'health'> | null;
   clock: Clock;
 }
 

@@ -380,9 +380,11 @@ export function nextDueInstants(expression: string, timezone: string, after: Dat
   const { walker, interval } = compiled.cron;
   // The earliest wall time an instant after `after` can have: normally the
   // wall time of `after`, but an hour earlier (or so) when the clocks go back
-  // within the next few hours.
+  // within the next few hours, or when they went forward in the last few: a wall
+  // time in that gap fires shifted by it, so it can still lie after `after`.
   const startOffset =
-    constantOffset(timezone, afterMs, afterMs + 3 * HOUR) ?? Math.min(offsetAt(afterMs, timezone), offsetAt(afterMs + 3 * HOUR, timezone));
+    constantOffset(timezone, afterMs - 3 * HOUR, afterMs + 3 * HOUR) ??
+    Math.min(offsetAt(afterMs - 3 * HOUR, timezone), offsetAt(afterMs, timezone), offsetAt(afterMs + 3 * HOUR, timezone));
   const startWall = afterMs + startOffset;
   walker.reset(new Date(Math.floor(startWall / SECOND) * SECOND - SECOND));
 

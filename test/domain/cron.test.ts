@@ -85,6 +85,15 @@ describe('nextDueInstants: Europe/London spring forward (2026-03-29)', () => {
     assert.equal(localWallTime(runs[1] as Date, 'Europe/London'), '2026-03-29T02:30:00+01:00');
   });
 
+  it('finds the shifted instant from any point after the clocks went forward, before it', () => {
+    // The ticker asks "what is next" from just before each instant: 01:29:59.999Z is
+    // already past the change (01:00Z), yet 01:30Z (wall 01:30, shifted to 02:30 BST) is still due.
+    for (const after of ['2026-03-29T01:00:00.000Z', '2026-03-29T01:15:00.000Z', '2026-03-29T01:29:59.999Z']) {
+      assert.deepEqual(iso(nextDueInstants('30 1 * * *', 'Europe/London', new Date(after), 1)), ['2026-03-29T01:30:00.000Z'], after);
+    }
+    assert.deepEqual(iso(nextDueInstants('30 1 * * *', 'Europe/London', new Date('2026-03-29T01:30:00.000Z'), 1)), ['2026-03-30T00:30:00.000Z']);
+  });
+
   it('fires exactly once on 03-29', () => {
     assert.deepEqual(between('30 1 * * *', 'Europe/London', '2026-03-29T00:00:00Z', '2026-03-29T22:59:59Z'), ['2026-03-29T01:30:00.000Z']);
   });

@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../../src/config.js';
-import { startService, type Service } from '../../src/service.js';
+import { startService, type Service, type ServiceOptions } from '../../src/service.js';
 import { createTestDatabase } from './mariadb.js';
 
 export interface TestService extends Service {
@@ -13,11 +13,12 @@ export interface TestService extends Service {
 
 export type Backend = 'sqlite' | 'mariadb';
 
-export async function startTestService(backend: Backend = 'sqlite', env: Record<string, string> = {}): Promise<TestService> {
+/** The service on throwaway stores; without its ticker unless asked, so no due instant lands in a test's log. */
+export async function startTestService(backend: Backend = 'sqlite', env: Record<string, string> = {}, options: ServiceOptions = { ticker: false }): Promise<TestService> {
   const dataDir = await mkdtemp(join(tmpdir(), 'scheduler-test-'));
   const database = backend === 'mariadb' ? await createTestDatabase('t_api') : null;
   const config = loadConfig({ DATA_DIR: dataDir, LOG_LEVEL: 'silent', ...(database ? { DATABASE_URL: database.url } : {}), ...env });
-  const service = await startService(config);
+  const service = await startService(config, options);
   return Object.assign(service, {
     async dispose() {
       await service.stop();

@@ -31,6 +31,7 @@ export async function registerHealthRoutes(app: FastifyInstance, deps: ApiDeps):
     const [eventStore, readModels] = await Promise.all([probe(() => deps.store.ping()), probe(() => deps.readDb.ping())]);
     const projections = await deps.projections.status();
     const lagging = projections.filter((p) => p.state === 'failed' || p.state === 'stopped' || (p.lag_events ?? 0) > PROJECTION_LAG_BOUND_EVENTS);
+    const tickerHealth = deps.ticker?.health() ?? null;
     const checks = {
       event_store: eventStore === null ? { status: 'ok', kind: deps.store.kind } : { status: 'failing', kind: deps.store.kind, error: eventStore },
       read_models: readModels === null ? { status: 'ok', kind: deps.readDb.kind } : { status: 'failing', kind: deps.readDb.kind, error: readModels },
@@ -39,6 +40,8 @@ export async function registerHealthRoutes(app: FastifyInstance, deps: ApiDeps):
         lag_bound_events: PROJECTION_LAG_BOUND_EVENTS,
         projections: projections.map((p) => ({ projection: p.projection, state: p.state, lag_events: p.lag_events, last_error: p.last_error })),
       },
+      // The old engine stopped silently; a ticker that has not looped within twice its interval fails readiness.
+      ticker: tickerHealth === null ? { status: 'ok', running: false } : { status: tickerHealth.healthy ? 'ok' : 'failing', running: true, ...tickerHealth },
     };
     const failing = Object.entries(checks).filter(([, check]) => check.status !== 'ok').map(([name]) => name);
     return reply.code(failing.length === 0 ? 200 : 503).send({ status: failing.length === 0 ? 'ready' : 'not_ready', failing, checks });
