@@ -7,6 +7,18 @@ import { EVENT_COLUMNS, EVENTS_TABLE, INSERT_COLUMNS, ensureEventTables, type Ev
 const SQLITE_BUSY_TIMEOUT_MS = 5000;
 /** SQLite's "no limit". */
 const NO_LIMIT = -1;
+/** Most appends committed in one transaction. */
+const MAX_GROUP = 512;
+
+interface PendingAppend {
+  streamId: string;
+  events: NewEvent[];
+  expected: ExpectedRevision;
+  resolve: (result: AppendResult) => void;
+  reject: (error: unknown) => void;
+}
+
+type GroupOutcome = { ok: true; result: AppendResult } | { ok: false; error: unknown };
 
 /**
  * The SQL event log on SQLite: ONE better-sqlite3 connection for the store's lifetime
@@ -20,6 +32,10 @@ const NO_LIMIT = -1;
  * in one order, also across processes. While another process writes, busy_timeout makes
  * the append wait, blocking this process's event loop for that long: fine for the
  * embedded default.
+ *
+ * Appends asked for in the same turn of the event loop (a burst of ticks, many clients)
+ * are committed together: one IMMEDIATE transaction, each append in a savepoint of its
+ * own, so one append's failure leaves the others standing.
  */
 export async function openSqliteEventLog(filename: string): Promise<SqlEventLog> {
   const connection = new Database(filename, { timeout: SQLITE_BUSY_TIMEOUT_MS });
@@ -50,6 +66,9 @@ class SqliteEventLog implements SqlEventLog {
   private readonly appendAtomically: Database.Transaction<
     (streamId: string, events: NewEvent[], expected: ExpectedRevision) => AppendResult
   >;
+  private readonly appendGroup: Database.Transaction<(group: PendingAppend[]) => GroupOutcome[]>;
+  private pending: PendingAppend[] = [];
+  private flushScheduled = false;
 
   constructor(private readonly connection: Database.Database) {
     this.lastRevisionStatement = connection
@@ -92,13 +111,50 @@ class SqliteEventLog implements SqlEventLog {
         return { nextExpectedRevision: firstRevision + events.length - 1, position: String(position) };
       },
     );
+    // Called inside a transaction, appendAtomically runs in a savepoint: a failing
+    // append rolls back to it alone.
+    this.appendGroup = connection.transaction((group: PendingAppend[]): GroupOutcome[] =>
+      group.map((item) => {
+        try {
+          return { ok: true, result: this.appendAtomically(item.streamId, item.events, item.expected) };
+        } catch (error) {
+          return { ok: false, error };
+        }
+      }),
+    );
   }
 
-  async append(streamId: string, events: NewEvent[], expected: ExpectedRevision): Promise<AppendResult> {
-    try {
-      return this.appendAtomically.immediate(streamId, events, expected);
-    } catch (error) {
-      throw await explainAppendFailure(error, streamId, expected, (id) => this.lastRevisionStatement.get(id) ?? null);
+  append(streamId: string, events: NewEvent[], expected: ExpectedRevision): Promise<AppendResult> {
+    return new Promise<AppendResult>((resolve, reject) => {
+      this.pending.push({ streamId, events, expected, resolve, reject });
+      if (!this.flushScheduled) {
+        this.flushScheduled = true;
+        queueMicrotask(() => this.flush());
+      }
+    });
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    while (this.pending.length > 0) {
+      const group = this.pending.splice(0, MAX_GROUP);
+      let outcomes: GroupOutcome[];
+      try {
+        outcomes =
+          group.length === 1
+            ? [{ ok: true, result: this.appendAtomically.immediate(group[0]!.streamId, group[0]!.events, group[0]!.expected) }]
+            : this.appendGroup.immediate(group);
+      } catch (error) {
+        // The transaction itself failed (e.g. the file stayed locked): every append in it failed.
+        outcomes = group.map(() => ({ ok: false, error }));
+      }
+      group.forEach((item, index) => {
+        const outcome = outcomes[index]!;
+        if (outcome.ok) item.resolve(outcome.result);
+        else {
+          explainAppendFailure(outcome.error, item.streamId, item.expected, (id) => this.lastRevisionStatement.get(id) ?? null).then(item.reject, item.reject);
+        }
+      });
     }
   }
 
