@@ -92,11 +92,25 @@ async function decideAndAppend<C, E extends DomainEventShape, S>(
   commandFor: (state: S) => C | Promise<C>,
   context: CommandContext,
 ): Promise<DecisionResult<E, S>> {
+  // The first attempt decides on the cached state without reading: the expected
+  // revision of the append catches anything it missed. A refusal or a no-op decided
+  // on it is checked again on fresh state, since no append would catch those.
+  let trustCache = true;
   for (let attempt = 1; ; attempt++) {
-    const { state, revision } = await loadState(store, streamId, decider);
-    const command = await commandFor(state);
-    const events = decider.decide(command, state);
-    if (events.length === 0) return { events, state, position: null, revision };
+    const cached = trustCache ? cachedState<S>(store, streamId, decider) : null;
+    trustCache = false;
+    const { state, revision } = cached ?? (await loadState(store, streamId, decider));
+    let events: E[];
+    try {
+      events = decider.decide(await commandFor(state), state);
+    } catch (error) {
+      if (cached) continue;
+      throw error;
+    }
+    if (events.length === 0) {
+      if (cached) continue;
+      return { events, state, position: null, revision };
+    }
     try {
       const metadata = metadataOf(context);
       const result = await store.append(

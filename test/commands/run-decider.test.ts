@@ -57,6 +57,31 @@ describe('the command loop', () => {
     assert.deepEqual((await store.readStream('counter-b')).map((e) => e.data.to), [1, 2]);
   });
 
+  it('decides on the cached state first, and recovers when another writer made it stale', async () => {
+    await runDecider(store, 'counter-e', counter, () => ({ type: 'Increment' as const }), context);
+    await appendBehindItsBack('counter-e', 2);
+    let attempts = 0;
+    const result = await runDecider(store, 'counter-e', counter, () => ((attempts += 1), { type: 'Increment' as const }), context);
+    assert.equal(attempts, 2, 'the stale cached decision lost on the expected revision, then a fresh one won');
+    assert.equal(result.state, 3);
+    assert.deepEqual((await store.readStream('counter-e')).map((e) => e.data.to), [1, 2, 3]);
+  });
+
+  it('checks a no-op decided on cached state against fresh state', async () => {
+    type Switched = { type: 'Switched'; data: { on: boolean } };
+    const light: Decider<{ type: 'TurnOn' }, Switched, boolean> = {
+      initialState: false,
+      evolve: (_state, event) => event.data.on,
+      decide: (_command, on) => (on ? [] : [{ type: 'Switched', data: { on: true } }]),
+    };
+    await runDecider(store, 'light-1', light, () => ({ type: 'TurnOn' as const }), context);
+    // Another instance turns it off; this process's cache still says on.
+    await store.append('light-1', [{ id: randomUUID(), type: 'Switched', data: { on: false }, metadata: metadataOf(context) }], 0);
+    const result = await runDecider(store, 'light-1', light, () => ({ type: 'TurnOn' as const }), context);
+    assert.equal(result.events.length, 1, 'turned on again, not skipped as a no-op');
+    assert.deepEqual((await store.readStream('light-1')).map((e) => e.data.on), [true, false, true]);
+  });
+
   it('appends nothing when the decision is empty', async () => {
     for (let i = 0; i < 5; i++) await runDecider(store, 'counter-c', counter, () => ({ type: 'Increment' as const }), context);
     assert.equal((await store.readStream('counter-c')).length, 3);
