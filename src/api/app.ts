@@ -23,6 +23,7 @@ import { registerHealthRoutes } from './routes/health.js';
 import { registerScheduleRoutes } from './routes/schedules.js';
 import { registerGroupRoutes } from './routes/machine-groups.js';
 import { registerVmRoutes } from './routes/vm-contexts.js';
+import { registerExecutionRoutes } from './routes/executions.js';
 import { ConcurrencyExhaustedError } from '../commands/run-decider.js';
 
 export interface ApiDeps {
@@ -197,6 +198,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
       await registerScheduleRoutes(api, deps);
       await registerGroupRoutes(api, deps);
       await registerVmRoutes(api, deps);
+      await registerExecutionRoutes(api, deps);
     },
     { prefix: '/api/v1' },
   );

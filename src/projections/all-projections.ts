@@ -1,4 +1,6 @@
 /** Every read-model projection the runner maintains. */
+import { executionsProjection } from './executions.projection.js';
+import { jobsProjection } from './jobs.projection.js';
 import { machineGroupsProjection } from './machine-groups.projection.js';
 import { membershipsProjection } from './memberships.projection.js';
 import type { RowProjection } from './projection.js';
@@ -10,4 +12,6 @@ export const allProjections: readonly RowProjection[] = [
   machineGroupsProjection,
   membershipsProjection,
   vmContextsProjection,
+  executionsProjection,
+  jobsProjection,
 ];

@@ -1,7 +1,12 @@
-/** vm_replication_contexts: one row per registered VM, its status and scheduler switch. */
+/**
+ * vm_replication_contexts: one row per registered VM, its status and scheduler
+ * switch, and its job counters from the job events of the execution streams.
+ */
 import type { RecordedEvent } from '../eventstore/event-store.js';
+import { FAILOVER_STATUSES } from '../domain/conflict-checks.js';
 import { VM_STATUSES } from '../domain/vm-fields.js';
 import { eventTime, readColumns, stringData, type ColumnKinds } from './event-data.js';
+import { executionIdOf } from './executions.projection.js';
 import type { Row, RowProjection } from './projection.js';
 import { flag } from './row-codec.js';
 
@@ -23,6 +28,9 @@ const DESCRIPTION_DEFAULTS = { vm_name: '', vmware_vm_id: '', vm_path: '', vcent
 const KNOWN_STATUSES: ReadonlySet<string> = new Set(VM_STATUSES);
 
 const VM_CONTEXT_EVENTS = new Set(['VmRegistered', 'VmStatusReported', 'VmSchedulerEnabled', 'VmSchedulerDisabled']);
+/** Events of the execution streams that name a VM's job (a JobFailed without a job id created none). */
+const JOB_EVENTS = new Set(['JobStarted', 'JobCompleted', 'JobFailed']);
+const FAILOVER: ReadonlySet<string> = new Set(FAILOVER_STATUSES);
 
 function registered(event: RecordedEvent, contextId: string): Row {
   const createdAt = eventTime(event, 'created_at');
@@ -64,6 +72,67 @@ function statusReported(row: Row, event: RecordedEvent): Row {
   return { ...row, current_status: status, last_status_change: at, updated_at: at };
 }
 
+function count(value: unknown): number {
+  const n = Number(value);
+  return Number.isFinite(n) ? n : 0;
+}
+
+/** The row with `status` as current status (last_status_change moves only when it changes). */
+function withStatus(row: Row, status: string, at: string): Row {
+  return row.current_status === status ? { ...row, updated_at: at } : { ...row, current_status: status, last_status_change: at, updated_at: at };
+}
+
+/**
+ * A job started: the VM is replicating. The failover engine's statuses
+ * (failed_over_test, failed_over_live, cleanup_required) are its own and stay.
+ */
+function jobStarted(row: Row, event: RecordedEvent, jobId: string): Row {
+  const at = eventTime(event, 'at');
+  const status = typeof row.current_status === 'string' && FAILOVER.has(row.current_status) ? row.current_status : 'replicating';
+  return {
+    ...withStatus(row, status, at),
+    current_job_id: jobId,
+    last_scheduled_job_id: jobId,
+    total_jobs_run: count(row.total_jobs_run) + 1,
+    first_job_at: row.first_job_at ?? at,
+    last_job_at: at,
+  };
+}
+
+/**
+ * A job ended: counted, and the VM moves from `replicating` to the result:
+ * ready_for_failover after a successful replication (what a replicated VM is
+ * for the failover engine), failed after a failed one. A status the failover
+ * engine reported meanwhile is left as it is.
+ */
+function jobEnded(row: Row, event: RecordedEvent, jobId: string, succeeded: boolean): Row {
+  const at = eventTime(event, 'at');
+  const base = row.current_status === 'replicating' ? withStatus(row, succeeded ? 'ready_for_failover' : 'failed', at) : { ...row, updated_at: at };
+  const next: Row = { ...base, current_job_id: row.current_job_id === jobId ? null : (row.current_job_id ?? null) };
+  if (succeeded) {
+    next.successful_jobs = count(row.successful_jobs) + 1;
+    next.last_successful_job_id = jobId;
+  } else {
+    next.failed_jobs = count(row.failed_jobs) + 1;
+  }
+  return next;
+}
+
+function jobEvent(row: Row, event: RecordedEvent): Row {
+  const jobId = stringData(event, 'job_id');
+  if (jobId === null) return row;
+  switch (event.type) {
+    case 'JobStarted':
+      return jobStarted(row, event, jobId);
+    case 'JobCompleted':
+      return jobEnded(row, event, jobId, true);
+    case 'JobFailed':
+      return jobEnded(row, event, jobId, false);
+    default:
+      return row;
+  }
+}
+
 export const vmContextsProjection: RowProjection = {
   name: 'vm-contexts',
   version: 1,
@@ -71,7 +140,9 @@ export const vmContextsProjection: RowProjection = {
   key: 'context_id',
 
   keyOf(event) {
-    return VM_CONTEXT_EVENTS.has(event.type) ? stringData(event, 'context_id') : null;
+    if (VM_CONTEXT_EVENTS.has(event.type)) return stringData(event, 'context_id');
+    if (JOB_EVENTS.has(event.type) && executionIdOf(event) !== null && stringData(event, 'job_id') !== null) return stringData(event, 'vm_context_id');
+    return null;
   },
 
   apply(row, event) {
@@ -84,6 +155,11 @@ export const vmContextsProjection: RowProjection = {
         return row ? { ...row, scheduler_enabled: 1, updated_at: eventTime(event, 'at') } : row;
       case 'VmSchedulerDisabled':
         return row ? { ...row, scheduler_enabled: 0, updated_at: eventTime(event, 'at') } : row;
+      case 'JobStarted':
+      case 'JobCompleted':
+      case 'JobFailed':
+        // A job never creates a VM: events for an unknown VM change nothing.
+        return row ? jobEvent(row, event) : row;
       default:
         return row;
     }

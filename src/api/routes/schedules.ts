@@ -1,16 +1,19 @@
-/** Routes under /schedules (spec/api.md, Schedules), without trigger and executions. */
+/** Routes under /schedules (spec/api.md, Schedules). */
 import type { FastifyInstance } from 'fastify';
+import { triggerExecution } from '../../commands/execution-commands.js';
 import { createSchedule, deleteSchedule, setScheduleEnabled, updateSchedule, type ScheduleCommandDeps } from '../../commands/schedule-commands.js';
 import { describeCron, isValidTimeZone, localWallTime, nextDueInstants, validateCron } from '../../domain/cron.js';
 import { streamIds } from '../../domain/events.js';
 import type { ScheduleSettings } from '../../domain/schedule-fields.js';
-import { ScheduleQueries, upcomingRuns } from '../../queries/schedule-queries.js';
-import { iso, isoOrNull, type Row } from '../../queries/row-values.js';
+import { ExecutionQueries, type LastExecution } from '../../queries/execution-queries.js';
+import { ScheduleQueries, upcomingRuns, type ScheduleView } from '../../queries/schedule-queries.js';
 import { ApiError, notFound } from '../api-error.js';
 import type { ApiDeps } from '../app.js';
 import { errorResponses, idParams, pagingQuery } from '../schemas/common.js';
+import { executionListQuery, triggerBody } from '../schemas/execution-schemas.js';
 import { createScheduleBody, enableBody, previewBody, updateScheduleBody } from '../schemas/schedule-schemas.js';
 import { answerWrite, commandContext } from '../write-flow.js';
+import { bodyOptional } from './executions.js';
 
 type IdParams = { id: string };
 
@@ -20,16 +23,17 @@ export async function registerScheduleRoutes(app: FastifyInstance, deps: ApiDeps
   const commandDeps: ScheduleCommandDeps = { store: deps.store, referencesTo: (id) => schedules.referencesTo(id) };
   const tags = ['Schedules'];
 
-  const lastExecution = async (scheduleId: string) => {
-    const row = (await knex('schedule_executions').where({ schedule_id: scheduleId }).orderBy('scheduled_at', 'desc').first()) as Row | undefined;
-    return row ? { id: String(row.id), status: String(row.status), scheduled_at: iso(row.scheduled_at), completed_at: isoOrNull(row.completed_at) } : null;
-  };
+  const executions = new ExecutionQueries(knex);
+
+  /** last_run_at is the due instant of the schedule's latest execution (from schedule_executions, not the schedule's row). */
+  const withLastRun = (view: ScheduleView, last: LastExecution | undefined): ScheduleView => ({ ...view, last_run_at: last?.scheduled_at ?? null });
 
   const detail = async (id: string) => {
     const now = deps.clock.now();
     const view = await schedules.get(id, now);
     if (!view) return null;
-    return { ...view, next_runs: upcomingRuns(view, now, 5), groups: await schedules.groupsOf(id), last_execution: await lastExecution(id) };
+    const last = (await executions.lastOf([id])).get(id);
+    return { ...withLastRun(view, last), next_runs: upcomingRuns(view, now, 5), groups: await schedules.groupsOf(id), last_execution: last ?? null };
   };
 
   app.post<{ Body: Partial<ScheduleSettings> & { name: string } }>(
@@ -44,7 +48,11 @@ export async function registerScheduleRoutes(app: FastifyInstance, deps: ApiDeps
   app.get<{ Querystring: { enabled_only: boolean; limit: number; page: number } }>(
     '/schedules',
     { schema: { tags, summary: 'List schedules', querystring: { type: 'object', additionalProperties: false, properties: { enabled_only: { type: 'boolean', default: false }, ...pagingQuery } } } },
-    async (request) => schedules.list({ enabledOnly: request.query.enabled_only, limit: request.query.limit, page: request.query.page }, deps.clock.now()),
+    async (request) => {
+      const list = await schedules.list({ enabledOnly: request.query.enabled_only, limit: request.query.limit, page: request.query.page }, deps.clock.now());
+      const last = await executions.lastOf(list.schedules.map((view) => view.id));
+      return { ...list, schedules: list.schedules.map((view) => withLastRun(view, last.get(view.id))) };
+    },
   );
 
   app.get<{ Params: IdParams }>('/schedules/:id', { schema: { tags, summary: 'Get a schedule', params: idParams, response: errorResponses(404) } }, async (request) => {
@@ -78,6 +86,41 @@ export async function registerScheduleRoutes(app: FastifyInstance, deps: ApiDeps
     async (request, reply) => {
       const outcome = await setScheduleEnabled(commandDeps, request.params.id, request.body.enabled, commandContext(request, deps));
       return answerWrite(deps, request, reply, outcome, 200, () => detail(outcome.id));
+    },
+  );
+
+  app.post<{ Params: IdParams; Body: { reason?: string | null; group_id?: string | null; force?: boolean } }>(
+    '/schedules/:id/trigger',
+    {
+      schema: {
+        tags,
+        summary: 'Run a schedule now (a disabled one only with force)',
+        params: idParams,
+        body: triggerBody,
+        response: errorResponses(404, 409),
+      },
+      preValidation: bodyOptional,
+    },
+    async (request, reply) => {
+      const { reason, group_id: groupId, force } = request.body;
+      const outcome = await triggerExecution(deps.store, { scheduleId: request.params.id, reason, groupId, force }, commandContext(request, deps));
+      return answerWrite(deps, request, reply, outcome, 202, async () => {
+        const execution = await executions.get(outcome.id);
+        if (!execution) return null;
+        return { execution_id: execution.id, schedule_id: execution.schedule_id, status: execution.status, triggered_by: execution.triggered_by, triggered_at: execution.scheduled_at };
+      });
+    },
+  );
+
+  app.get<{ Params: IdParams; Querystring: { status?: string; limit: number; page: number } }>(
+    '/schedules/:id/executions',
+    { schema: { tags, summary: "A schedule's executions, newest first", params: idParams, querystring: executionListQuery, response: errorResponses(404) } },
+    async (request) => {
+      const { id } = request.params;
+      const { items, ...page } = await executions.listForSchedule(id, request.query);
+      // A deleted schedule's executions stay readable; a schedule never seen is a 404.
+      if (page.total_count === 0 && !(await schedules.get(id, deps.clock.now())) && !(await executions.anyOf(id))) throw notFound('schedule', id);
+      return { executions: items, ...page };
     },
   );
 

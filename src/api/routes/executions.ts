@@ -1,0 +1,78 @@
+/** Routes under /executions and /jobs (spec/api.md, Executions and jobs); the trigger lives with the schedules. */
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { cancelExecution, recordJobStatus, type JobCommandDeps, type JobStatusReport } from '../../commands/execution-commands.js';
+import { ExecutionQueries, JobQueries, type JobFilter } from '../../queries/execution-queries.js';
+import { notFound } from '../api-error.js';
+import type { ApiDeps } from '../app.js';
+import { errorResponses, idParams } from '../schemas/common.js';
+import { cancelBody, jobIdParams, jobListQuery, jobStatusBody } from '../schemas/execution-schemas.js';
+import { answerWrite, commandContext } from '../write-flow.js';
+
+type IdParams = { id: string };
+
+/** A POST whose every field is optional may come without a body: it reads as `{}`. */
+export async function bodyOptional(request: FastifyRequest): Promise<void> {
+  request.body ??= {};
+}
+
+export async function registerExecutionRoutes(app: FastifyInstance, deps: ApiDeps): Promise<void> {
+  const executions = new ExecutionQueries(deps.readDb.knex);
+  const jobs = new JobQueries(deps.readDb.knex);
+  const jobDeps: JobCommandDeps = { store: deps.store, executionOfJob: (jobId) => jobs.executionOf(jobId) };
+
+  app.get<{ Params: IdParams }>(
+    '/executions/:id',
+    { schema: { tags: ['Executions'], summary: 'Get an execution with the outcome of each VM', params: idParams, response: errorResponses(404) } },
+    async (request) => {
+      const view = await executions.get(request.params.id);
+      if (!view) throw notFound('execution', request.params.id);
+      return view;
+    },
+  );
+
+  app.post<{ Params: IdParams; Body: { reason?: string | null } }>(
+    '/executions/:id/cancel',
+    {
+      schema: {
+        tags: ['Executions'],
+        summary: 'Cancel an execution: queued VMs and pending retries are dropped, running jobs finish',
+        params: idParams,
+        body: cancelBody,
+        response: errorResponses(404, 409),
+      },
+      preValidation: bodyOptional,
+    },
+    async (request, reply) => {
+      const outcome = await cancelExecution(deps.store, request.params.id, request.body.reason, commandContext(request, deps));
+      return answerWrite(deps, request, reply, outcome, 200, () => executions.get(outcome.id));
+    },
+  );
+
+  app.get<{ Querystring: JobFilter }>('/jobs', { schema: { tags: ['Jobs'], summary: 'List replication jobs', querystring: jobListQuery } }, async (request) => {
+    const { items, ...page } = await jobs.list(request.query);
+    return { jobs: items, ...page };
+  });
+
+  app.get<{ Params: IdParams }>('/jobs/:id', { schema: { tags: ['Jobs'], summary: 'Get a replication job', params: jobIdParams, response: errorResponses(404) } }, async (request) => {
+    const view = await jobs.get(request.params.id);
+    if (!view) throw notFound('job', request.params.id);
+    return view;
+  });
+
+  app.post<{ Params: IdParams; Body: JobStatusReport }>(
+    '/jobs/:id/status',
+    {
+      schema: {
+        tags: ['Jobs'],
+        summary: "Report a job's status (the OMA's webhook)",
+        params: jobIdParams,
+        body: jobStatusBody,
+        response: errorResponses(404, 409),
+      },
+    },
+    async (request, reply) => {
+      const outcome = await recordJobStatus(jobDeps, request.params.id, request.body, commandContext(request, deps));
+      return answerWrite(deps, request, reply, outcome, 200, () => jobs.get(outcome.id));
+    },
+  );
+}

@@ -1,0 +1,3 @@
+import { executionScenarios } from './executions.scenarios.js';
+
+executionScenarios('mariadb');
