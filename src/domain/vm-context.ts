@@ -221,7 +221,8 @@ function decide(command: VmCommand, state: VmState): VmEvent[] {
       if (!(VM_STATUSES as readonly string[]).includes(command.status)) p.add('/status', `must be one of ${VM_STATUSES.join(', ')}`);
       checkOptionalText(p, '/reason', command.reason ?? null, 4000);
       p.throwIfAny('status report');
-      if (vm.current_status === command.status) return [];
+      // Every report is recorded, also one equal to the last: job events move the VM's
+      // status in the read model too, so a repeated report still sets it right there.
       return [
         {
           type: 'VmStatusReported',
