@@ -13,16 +13,19 @@ import { DomainError } from '../domain/decider.js';
 import type { EventStore } from '../eventstore/event-store.js';
 import type { ProjectionRunner } from '../projections/projection-runner.js';
 import type { Ticker } from '../processes/ticker.js';
+import type { VmaDiscovery } from '../integrations/replication-gateway.js';
 import type { ReadModelDb } from '../projections/read-model-db.js';
 import { ApiError, fromDomainError, STATUS_OF, type ErrorBody, type ErrorKind } from './api-error.js';
 import { authenticate } from './auth.js';
 import { IdempotencyStore } from './idempotency.js';
 import { describeValidationErrors, validatorCompiler } from './validation.js';
 import { errorSchema } from './schemas/common.js';
+import { ServiceMetrics } from './metrics.js';
 import { registerHealthRoutes } from './routes/health.js';
 import { registerScheduleRoutes } from './routes/schedules.js';
 import { registerGroupRoutes } from './routes/machine-groups.js';
 import { registerVmRoutes } from './routes/vm-contexts.js';
+import { registerDiscoveryRoutes } from './routes/discovery.js';
 import { registerExecutionRoutes } from './routes/executions.js';
 import { ConcurrencyExhaustedError } from '../commands/run-decider.js';
 
@@ -32,8 +35,10 @@ export interface ApiDeps {
   store: EventStore;
   readDb: ReadModelDb;
   projections: ProjectionRunner;
+  /** VMA discovery (the real VMA or the simulator); absent, the discovery routes answer 503. */
+  discovery?: VmaDiscovery;
   /** Null when the service runs without a ticker (then readiness does not ask for one). */
-  ticker: Pick<Ticker, 'health'> | null;
+  ticker: (Pick<Ticker, 'health'> & Partial<Pick<Ticker, 'metrics'>>) | null;
   clock: Clock;
 }
 
@@ -193,11 +198,22 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
   await registerHealthRoutes(app, deps);
+  const metrics = new ServiceMetrics({ knex: deps.readDb.knex, projections: deps.projections, ticker: deps.ticker });
+  app.addHook('onResponse', async (request, reply) => {
+    // The route pattern, not the URL: ids would make one series per resource.
+    metrics.observeRequest(request.method, request.routeOptions.url ?? 'unknown', reply.statusCode, reply.elapsedTime / 1000);
+  });
+  app.addHook('onClose', async () => metrics.close());
+  app.get('/metrics', { schema: { tags: ['Operations'], summary: 'Prometheus metrics' } }, async (_request, reply) => {
+    reply.type(metrics.registry.contentType);
+    return metrics.registry.metrics();
+  });
   await app.register(
     async (api) => {
       await registerScheduleRoutes(api, deps);
       await registerGroupRoutes(api, deps);
       await registerVmRoutes(api, deps);
+      await registerDiscoveryRoutes(api, deps);
       await registerExecutionRoutes(api, deps);
     },
     { prefix: '/api/v1' },

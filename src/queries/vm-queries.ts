@@ -107,6 +107,19 @@ export class VmQueries {
     return { ...page, items: page.items.map(toVmView) };
   }
 
+  /** Context ids of the VMs already registered among these VMware ids of one vCenter (host compared case-insensitively). */
+  async contextIdsByIdentity(vcenterHost: string, vmwareVmIds: readonly string[]): Promise<Map<string, string>> {
+    const found = new Map<string, string>();
+    for (let start = 0; start < vmwareVmIds.length; start += 500) {
+      const rows = (await this.knex('vm_replication_contexts')
+        .select('context_id', 'vmware_vm_id')
+        .whereRaw('lower(vcenter_host) = ?', [vcenterHost.trim().toLowerCase()])
+        .whereIn('vmware_vm_id', vmwareVmIds.slice(start, start + 500))) as Row[];
+      for (const row of rows) found.set(String(row.vmware_vm_id), String(row.context_id));
+    }
+    return found;
+  }
+
   async ungrouped(limit: number, page: number): Promise<Page<VmView>> {
     return this.list({ ungrouped: true, limit, page });
   }
