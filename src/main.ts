@@ -1,12 +1,15 @@
 /** The service's entry point: configuration from the environment, then serve until a signal. */
 import { ConfigError, loadConfig } from './config.js';
 import { createLogger } from './logger.js';
+import { loadIntegrationConfig } from './integrations/integration-config.js';
 import { startService } from './service.js';
 
 async function main(): Promise<void> {
   let config;
+  let integrationConfig;
   try {
     config = loadConfig();
+    integrationConfig = loadIntegrationConfig(process.env);
   } catch (error) {
     if (error instanceof ConfigError) {
       process.stderr.write(`configuration error: ${error.message}\n`);
@@ -16,7 +19,7 @@ async function main(): Promise<void> {
   }
   const logger = createLogger(config.logLevel);
   if (config.apiTokens.length === 0) logger.warn({ host: config.host }, 'API_TOKENS is empty: auth is off, listening on loopback only');
-  const service = await startService(config, { logger });
+  const service = await startService(config, { logger, integrationConfig });
   logger.info(
     { eventStore: service.store.kind, readModels: service.readDb.kind, dataDir: config.eventstoreUrl && config.databaseUrl ? null : config.dataDir },
     'stores opened',

@@ -14,6 +14,11 @@ import { ProjectionRunner } from './projections/projection-runner.js';
 import { openReadModelDb, type ReadModelDb } from './projections/read-model-db.js';
 import { Ticker } from './processes/ticker.js';
 import type { TimerPort } from './processes/ticker-timers.js';
+import { ExecutionManager } from './processes/execution-manager.js';
+import { ExecutionPlanner } from './processes/execution-planner.js';
+import { ProcessCheckpoints } from './processes/process-checkpoints.js';
+import { loadIntegrationConfig, type IntegrationConfig } from './integrations/integration-config.js';
+import { openReplicationGateway, type ReplicationGateway } from './integrations/open-replication-gateway.js';
 
 export interface Service {
   app: FastifyInstance;
@@ -22,6 +27,10 @@ export interface Service {
   projections: ProjectionRunner;
   /** Records due instants of cron schedules; null when started without it. */
   ticker: Ticker | null;
+  /** Drives executions (checks, dispatch, job polling, retries, chains); null when started without it. */
+  processManager: ExecutionManager | null;
+  /** The VMA/OMA clients, or the built-in simulator. */
+  gateway: ReplicationGateway;
   logger: Logger;
   /** Stops accepting requests, then stops projections and closes the stores. */
   stop(): Promise<void>;
@@ -34,34 +43,64 @@ export interface ServiceOptions {
   logger?: Logger;
   /** Run the ticker (default true); API tests turn it off so no due instant lands in their log. */
   ticker?: boolean;
+  /** Run the execution process manager (default true); API tests turn it off. */
+  processManager?: boolean;
+  /** The appliances' configuration; default: loadIntegrationConfig(process.env). */
+  integrationConfig?: IntegrationConfig;
 }
 
 export async function startService(config: Config, options: ServiceOptions = {}): Promise<Service> {
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? createLogger(config.logLevel);
+  // A bad value stops start-up (ConfigError) before anything is opened.
+  const integration = options.integrationConfig ?? loadIntegrationConfig(process.env);
   const store = await openEventStore({ eventstoreUrl: config.eventstoreUrl, databaseUrl: config.databaseUrl, dataDir: config.dataDir });
   let readDb: ReadModelDb | undefined;
   let projections: ProjectionRunner | undefined;
   let ticker: Ticker | null = null;
+  let processManager: ExecutionManager | null = null;
   try {
     readDb = await openReadModelDb({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
     projections = new ProjectionRunner(store, readDb, allProjections, { logger });
     await projections.start();
+    const planner = new ExecutionPlanner(readDb.knex);
+    const gateway = openReplicationGateway(integration, { clock, inventory: () => planner.inventory() });
+    if (options.processManager !== false) {
+      if (gateway.mode === 'simulator') logger.warn(`\n${gateway.banner}`);
+      const runner = projections;
+      processManager = new ExecutionManager(
+        {
+          store,
+          clock,
+          logger: logger.child({ component: 'execution-manager' }),
+          gateway,
+          planner,
+          checkpoints: new ProcessCheckpoints(readDb.knex),
+          waitForReadModels: (position, timeoutMs) => runner.waitForPosition(position, timeoutMs),
+          ...(options.timers && { timers: options.timers }),
+        },
+        { jobPollIntervalSeconds: integration.jobPollIntervalSeconds },
+      );
+      await processManager.start();
+    }
     if (options.ticker !== false) {
       ticker = new Ticker({ store, clock, logger: logger.child({ component: 'ticker' }), ...(options.timers && { timers: options.timers }) });
       await ticker.start();
     }
-    const app = await buildApp({ config, logger, store, readDb, projections, ticker, clock });
-    const opened = { readDb, projections, ticker };
+    const app = await buildApp({ config, logger, store, readDb, projections, ticker, clock, discovery: gateway.discovery });
+    const opened = { readDb, projections, ticker, processManager };
     return {
       app,
       store,
       readDb,
       projections,
       ticker,
+      processManager,
+      gateway,
       logger,
       async stop() {
         await app.close();
+        await opened.processManager?.stop();
         await opened.ticker?.stop();
         await opened.projections.stop();
         await opened.readDb.close();
@@ -69,6 +108,7 @@ export async function startService(config: Config, options: ServiceOptions = {})
       },
     };
   } catch (error) {
+    await processManager?.stop().catch(() => undefined);
     await ticker?.stop().catch(() => undefined);
     await projections?.stop().catch(() => undefined);
     await readDb?.close().catch(() => undefined);

@@ -28,6 +28,8 @@ describe('the service process', () => {
       [{ PORT: 'eighty' }, 'PORT'],
       [{ HOST: '0.0.0.0', API_TOKENS: '' }, 'HOST'],
       [{ DATABASE_URL: 'postgres://db/x' }, 'DATABASE_URL'],
+      [{ OMA_API_URL: 'http://127.0.0.1:9', VMA_API_URL: 'http://127.0.0.1:9', OMA_API_TOKEN: 'token-123', OMA_OSSEA_CONFIG_ID: 'one' }, 'OMA_OSSEA_CONFIG_ID'],
+      [{ VCENTER_CREDENTIALS: '{"vc": {"username": "u"}}' }, 'VCENTER_CREDENTIALS'],
     ] as const) {
       const run = runService({ DATA_DIR: dataDir, ...env });
       assert.equal(await run.exited, 2);

@@ -3,6 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../../src/config.js';
+import { loadIntegrationConfig } from '../../src/integrations/integration-config.js';
 import { startService, type Service, type ServiceOptions } from '../../src/service.js';
 import { createTestDatabase } from './mariadb.js';
 
@@ -13,12 +14,13 @@ export interface TestService extends Service {
 
 export type Backend = 'sqlite' | 'mariadb';
 
-/** The service on throwaway stores; without its ticker unless asked, so no due instant lands in a test's log. */
-export async function startTestService(backend: Backend = 'sqlite', env: Record<string, string> = {}, options: ServiceOptions = { ticker: false }): Promise<TestService> {
+/** The service on throwaway stores; without its ticker and process manager unless asked, so no due instant lands in a test's log. */
+export async function startTestService(backend: Backend = 'sqlite', env: Record<string, string> = {}, options: ServiceOptions = { ticker: false, processManager: false }): Promise<TestService> {
   const dataDir = await mkdtemp(join(tmpdir(), 'scheduler-test-'));
   const database = backend === 'mariadb' ? await createTestDatabase('t_api') : null;
   const config = loadConfig({ DATA_DIR: dataDir, LOG_LEVEL: 'silent', ...(database ? { DATABASE_URL: database.url } : {}), ...env });
-  const service = await startService(config, options);
+  // The integration settings come from the test's env too, never from the runner's process.env.
+  const service = await startService(config, { integrationConfig: loadIntegrationConfig(env), ...options });
   return Object.assign(service, {
     async dispose() {
       await service.stop();

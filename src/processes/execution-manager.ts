@@ -1,0 +1,604 @@
+/**
+ * The execution process manager (spec/domain.md, Execution steps 1-7;
+ * design.md, "Data flow"): follows the log and drives every open execution.
+ *
+ * - Input: every event of the log from a durable checkpoint (ProcessCheckpoints),
+ *   handled one at a time; the checkpoint is written after each. Handlers are
+ *   idempotent: every effect is an append with an expected revision, and the
+ *   executions it schedules have deterministic ids.
+ * - ExecutionDue -> ScheduleExecution; ExecutionEnded -> chain follow-ups;
+ *   any execution event -> the execution is (re)driven. At start every
+ *   execution the read model shows open is driven again.
+ * - Driving one execution (one at a time per execution): fold its stream; when
+ *   scheduled, wait for not_before (TimerPort), then StartExecution with the
+ *   schedule's facts and the plan; when running, EvaluateVm for each evaluable
+ *   VM in plan order with facts read just then; a JobRequested this instance
+ *   appended is dispatched (VMA discovery, OMA call) and its answer recorded;
+ *   running jobs are polled every JOB_POLL_INTERVAL_SECONDS; a due retry is
+ *   woken by a timer. Evaluations of all executions are serialised in this
+ *   process, so the schedule and group limits hold across its executions.
+ * - Not here yet: the phantom scan (rules 2-4) and the reconciliation of
+ *   dispatches left unconfirmed (a crash, an OMA timeout): they are logged.
+ */
+import { randomUUID } from 'node:crypto';
+import { concatMap, defer, type Subscription } from 'rxjs';
+import type { Clock } from '../clock.js';
+import { decideExecution, processManagerContext } from '../commands/execution-process-commands.js';
+import { groupState } from '../commands/group-commands.js';
+import { loadState } from '../commands/run-decider.js';
+import { chainFollowUps } from '../domain/chain-rules.js';
+import { DomainError } from '../domain/decider.js';
+import { streamIds } from '../domain/events.js';
+import type { ExecutionEnded } from '../domain/execution-events.js';
+import {
+  evaluableVms,
+  executionDecider,
+  inFlightJobs,
+  isEnded,
+  nextRetryAt,
+  occupiedSlots,
+  orderPlan,
+  requestedButUnconfirmed,
+  scheduleExecutionForChain,
+  scheduleExecutionForDue,
+  type EvaluationFacts,
+  type ExecutionRecord,
+  type ExecutionState,
+  type ScheduleFacts,
+} from '../domain/execution.js';
+import { scheduleDecider } from '../domain/schedule.js';
+import { vmDecider } from '../domain/vm-context.js';
+import type { EventStore, Position, RecordedEvent } from '../eventstore/event-store.js';
+import type { OmaReplication, VmaDiscovery } from '../integrations/replication-gateway.js';
+import type { Logger } from '../logger.js';
+import { dispatchReplication } from './dispatcher.js';
+import type { ExecutionPlanner } from './execution-planner.js';
+import type { ProcessCheckpoints } from './process-checkpoints.js';
+import { systemTimers, type TimerPort } from './ticker-timers.js';
+
+export type ExecutionManagerLogger = Pick<Logger, 'debug' | 'info' | 'warn' | 'error'>;
+
+export interface ExecutionManagerDeps {
+  store: EventStore;
+  clock: Clock;
+  timers?: TimerPort;
+  logger: ExecutionManagerLogger;
+  gateway: { discovery: VmaDiscovery; replication: OmaReplication };
+  planner: ExecutionPlanner;
+  checkpoints: ProcessCheckpoints;
+  /** Waits until the read models have applied a position (bounded); absent: no wait. */
+  waitForReadModels?: (position: Position, timeoutMs: number) => Promise<boolean>;
+}
+
+export interface ExecutionManagerOptions {
+  /** Seconds between two polls of a running job's state. Default 30. */
+  jobPollIntervalSeconds?: number;
+  /** Checkpoint name. Default 'execution-manager'. */
+  name?: string;
+  /** Wait before driving an execution again after an error. Default 5000 ms. */
+  errorRetryMs?: number;
+}
+
+const EXECUTION_STREAM_PREFIX = 'execution-';
+/** Events after which a slot may have freed: every open execution is evaluated again. */
+const SLOT_EVENTS = new Set(['JobCompleted', 'JobFailed', 'VmFinished', 'VmSkipped', 'ExecutionCancelled', 'ExecutionEnded', 'ExecutionSkipped']);
+const READ_MODEL_WAIT_MS = 5000;
+const CHECKPOINT_EVERY = 100;
+/** Changes that may open a slot (a group limit raised) or decide a queued VM (a schedule disabled). */
+const LIMIT_EVENTS = new Set(['MachineGroupUpdated', 'ScheduleUpdated', 'ScheduleDisabled', 'ScheduleEnabled']);
+
+interface Driven {
+  id: string;
+  busy: boolean;
+  again: boolean;
+  wake: { at: number; cancel: () => void } | null;
+  /** Dispatch ids already reported as unconfirmed. */
+  warned: Set<string>;
+}
+
+export class ExecutionManager {
+  private readonly store: EventStore;
+  private readonly clock: Clock;
+  private readonly timers: TimerPort;
+  private readonly logger: ExecutionManagerLogger;
+  private readonly gateway: ExecutionManagerDeps['gateway'];
+  private readonly planner: ExecutionPlanner;
+  private readonly checkpoints: ProcessCheckpoints;
+  private readonly waitForReadModels: NonNullable<ExecutionManagerDeps['waitForReadModels']>;
+  private readonly pollMs: number;
+  private readonly name: string;
+  private readonly errorRetryMs: number;
+
+  private readonly driven = new Map<string, Driven>();
+  private readonly polls = new Map<string, () => void>();
+  private readonly dispatching = new Set<string>();
+  private readonly pending = new Set<Promise<unknown>>();
+  private evaluationQueue: Promise<void> = Promise.resolve();
+  private subscription: Subscription | null = null;
+  private resubscribe: (() => void) | null = null;
+  private lastHandled: Position | null = null;
+  /** Events handled since the checkpoint was last written. */
+  private unsaved = 0;
+  private phase: 'new' | 'running' | 'stopped' = 'new';
+
+  constructor(deps: ExecutionManagerDeps, options: ExecutionManagerOptions = {}) {
+    this.store = deps.store;
+    this.clock = deps.clock;
+    this.timers = deps.timers ?? systemTimers;
+    this.logger = deps.logger;
+    this.gateway = deps.gateway;
+    this.planner = deps.planner;
+    this.checkpoints = deps.checkpoints;
+    this.waitForReadModels = deps.waitForReadModels ?? (async () => true);
+    this.pollMs = (options.jobPollIntervalSeconds ?? 30) * 1000;
+    this.name = options.name ?? 'execution-manager';
+    this.errorRetryMs = options.errorRetryMs ?? 5000;
+  }
+
+  /** Loads the checkpoint, resumes every open execution, then follows the log. */
+  async start(): Promise<void> {
+    if (this.phase !== 'new') throw new Error('ExecutionManager.start: starts once');
+    await this.checkpoints.ensureTable();
+    this.lastHandled = await this.checkpoints.load(this.name);
+    if (this.lastHandled === null) {
+      // First start on this database: the log's past dues are the ticker's business
+      // (catch-up), not executions to start now; open executions are resumed below.
+      this.lastHandled = await this.store.headPosition();
+      if (this.lastHandled !== null) await this.checkpoints.save(this.name, this.lastHandled, this.clock.now());
+      this.logger.info({ position: this.lastHandled }, 'execution process manager: no checkpoint, following the log from its head');
+    }
+    // The open executions are read from the read model: it must have seen what was handled.
+    if (this.lastHandled !== null && !(await this.waitForReadModels(this.lastHandled, 30_000))) {
+      this.logger.warn({ position: this.lastHandled }, 'execution process manager: read models behind the checkpoint; open executions may be resumed late');
+    }
+    this.phase = 'running';
+    const open = await this.planner.openExecutionIds();
+    for (const id of open) this.kick(id);
+    this.subscribe();
+    this.logger.info({ resumed: open.length, checkpoint: this.lastHandled }, 'execution process manager started');
+  }
+
+  /** Stops following the log and every timer; work in flight is finished first. */
+  async stop(): Promise<void> {
+    if (this.phase === 'stopped') return;
+    this.phase = 'stopped';
+    this.subscription?.unsubscribe();
+    this.subscription = null;
+    this.resubscribe?.();
+    for (const d of this.driven.values()) d.wake?.cancel();
+    for (const cancel of this.polls.values()) cancel();
+    this.polls.clear();
+    while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
+    if (this.lastHandled !== null && this.unsaved > 0) await this.checkpoints.save(this.name, this.lastHandled, this.clock.now()).catch(() => undefined);
+  }
+
+  /** Resolves when the log is handled to its head and no work is in flight (tests drive a manual clock with it). */
+  async whenIdle(): Promise<void> {
+    for (;;) {
+      while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
+      if (this.phase !== 'running') return;
+      const head = await this.store.headPosition();
+      const reached = head === null || (this.lastHandled !== null && this.store.comparePositions(this.lastHandled, head) >= 0);
+      if (reached && this.pending.size === 0) {
+        await new Promise((resolve) => setImmediate(resolve));
+        const again = await this.store.headPosition();
+        if (again === head && this.pending.size === 0) return;
+        continue;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 2));
+    }
+  }
+
+  /** Executions this instance drives now. */
+  drivenExecutionIds(): string[] {
+    return [...this.driven.keys()];
+  }
+
+  // --- the log ---------------------------------------------------------------
+
+  private subscribe(): void {
+    this.subscription = this.store
+      .subscribeToAll({ after: this.lastHandled })
+      .pipe(concatMap((event) => defer(() => this.track(this.handle(event)))))
+      .subscribe({
+        error: (error: unknown) => {
+          this.logger.error({ err: error }, 'execution process manager: subscription failed; resubscribing');
+          this.subscription = null;
+          if (this.phase !== 'running') return;
+          this.resubscribe = this.timers.setTimeout(() => {
+            this.resubscribe = null;
+            if (this.phase === 'running' && this.subscription === null) this.subscribe();
+          }, this.errorRetryMs);
+        },
+      });
+  }
+
+  private async handle(event: RecordedEvent): Promise<void> {
+    if (this.phase !== 'running') return;
+    try {
+      if (event.type === 'ExecutionDue') {
+        await this.scheduleDue(event);
+      } else if (event.streamId.startsWith(EXECUTION_STREAM_PREFIX)) {
+        const id = event.streamId.slice(EXECUTION_STREAM_PREFIX.length);
+        if (event.type === 'ExecutionEnded') await this.followChain(id, event);
+        if (event.type === 'ExecutionEnded' || event.type === 'ExecutionSkipped') this.forget(id);
+        else this.kick(id);
+        if (SLOT_EVENTS.has(event.type)) this.kickAll();
+      } else if (LIMIT_EVENTS.has(event.type)) {
+        this.kickAll();
+      }
+    } catch (error) {
+      // Idempotent handlers: a failure is logged; the execution is driven again from its stream.
+      this.logger.error({ err: error, event_type: event.type, stream: event.streamId }, 'execution process manager: handling an event failed');
+    }
+    this.lastHandled = event.position;
+    this.unsaved += 1;
+    // Written after every event whose handling appended something; other events are
+    // handled again harmlessly after a crash, so their checkpoint is written in batches.
+    if (event.type !== 'ExecutionDue' && event.type !== 'ExecutionEnded' && this.unsaved < CHECKPOINT_EVERY) return;
+    try {
+      await this.checkpoints.save(this.name, event.position, this.clock.now());
+      this.unsaved = 0;
+    } catch (error) {
+      this.logger.warn({ err: error }, 'execution process manager: checkpoint not saved');
+    }
+  }
+
+  /** ExecutionDue on a schedule stream -> the execution (deterministic id; a second time is a no-op). */
+  private async scheduleDue(event: RecordedEvent): Promise<void> {
+    const d = event.data as { schedule_id: string; execution_id: string; due_at: string; fire_at: string; trigger: 'cron' | 'catchup' };
+    const at = this.clock.now();
+    const context = processManagerContext(at, event.metadata.correlation_id, event.id);
+    await decideExecution(this.store, d.execution_id, () => scheduleExecutionForDue(d, { at: at.toISOString(), actor: 'process-manager' }), context);
+  }
+
+  /** An ended execution -> the chain schedules that follow it (step 7). */
+  private async followChain(id: string, event: RecordedEvent): Promise<void> {
+    const ended = event.data as ExecutionEnded['data'];
+    const { state } = await loadState(this.store, streamIds.execution(id), executionDecider);
+    if (state.status === 'absent') return;
+    await this.waitForReadModels(event.position, READ_MODEL_WAIT_MS);
+    const children = await this.planner.chainChildren(state.schedule_id);
+    if (children.length === 0) return;
+    const followUps = chainFollowUps({ execution_id: id, schedule_id: state.schedule_id, status: ended.status, completed_at: ended.completed_at }, children);
+    const at = this.clock.now();
+    const context = processManagerContext(at, event.metadata.correlation_id, event.id);
+    for (const followUp of followUps) {
+      await decideExecution(this.store, followUp.execution_id, () => scheduleExecutionForChain(followUp, { at: at.toISOString(), actor: 'process-manager' }), context);
+      this.logger.info({ parent_execution_id: id, execution_id: followUp.execution_id, schedule_id: followUp.schedule_id, not_before: followUp.not_before }, 'chain follow-up scheduled');
+    }
+  }
+
+  // --- driving executions ------------------------------------------------------
+
+  private track<T>(work: Promise<T>): Promise<T> {
+    this.pending.add(work);
+    const done = () => this.pending.delete(work);
+    work.then(done, done);
+    return work;
+  }
+
+  private forget(id: string): void {
+    const d = this.driven.get(id);
+    if (!d) return;
+    d.wake?.cancel();
+    d.wake = null;
+    if (!d.busy) this.driven.delete(id);
+  }
+
+  private kickAll(): void {
+    for (const id of this.driven.keys()) this.kick(id);
+  }
+
+  /** Drives the execution now, or once more after the drive in progress. */
+  private kick(id: string): void {
+    if (this.phase !== 'running') return;
+    let d = this.driven.get(id);
+    if (!d) {
+      d = { id, busy: false, again: false, wake: null, warned: new Set() };
+      this.driven.set(id, d);
+    }
+    if (d.busy) {
+      d.again = true;
+      return;
+    }
+    d.busy = true;
+    const driven = d;
+    void this.track(
+      (async () => {
+        do {
+          driven.again = false;
+          try {
+            await this.drive(driven);
+          } catch (error) {
+            this.logger.error({ err: error, execution_id: id }, 'execution process manager: driving an execution failed; trying again later');
+            this.setWake(driven, this.clock.now().getTime() + this.errorRetryMs);
+          }
+        } while (driven.again && this.phase === 'running');
+        driven.busy = false;
+      })(),
+    );
+  }
+
+  private setWake(d: Driven, atMs: number): void {
+    if (d.wake && d.wake.at === atMs) return;
+    d.wake?.cancel();
+    const cancel = this.timers.setTimeout(() => {
+      if (d.wake?.cancel === cancel) d.wake = null;
+      this.kick(d.id);
+    }, atMs - this.clock.now().getTime());
+    d.wake = { at: atMs, cancel };
+  }
+
+  private async drive(d: Driven): Promise<void> {
+    const { state } = await loadState(this.store, streamIds.execution(d.id), executionDecider);
+    if (state.status === 'absent') {
+      this.forgetIdle(d);
+      return;
+    }
+    if (isEnded(state)) {
+      this.forgetIdle(d);
+      return;
+    }
+    const now = this.clock.now();
+    if (state.status === 'scheduled') {
+      const notBefore = Date.parse(state.not_before);
+      if (now.getTime() < notBefore) {
+        this.setWake(d, notBefore);
+        return;
+      }
+      await this.startExecution(d.id, now);
+      d.again = true;
+      return;
+    }
+    await this.evaluate(d.id);
+    const after = (await loadState(this.store, streamIds.execution(d.id), executionDecider)).state;
+    if (after.status !== 'running') return; // ended: the ExecutionEnded event forgets it
+    this.followJobs(d.id, after);
+    const retry = nextRetryAt(after);
+    if (retry !== null && Date.parse(retry) > this.clock.now().getTime()) this.setWake(d, Date.parse(retry));
+    else if (retry !== null) d.again = true;
+    for (const open of requestedButUnconfirmed(after)) {
+      if (this.dispatching.has(dispatchKey(d.id, open.vm_context_id, open.attempt)) || d.warned.has(open.dispatch_id)) continue;
+      d.warned.add(open.dispatch_id);
+      this.logger.warn(
+        { execution_id: d.id, vm_context_id: open.vm_context_id, attempt: open.attempt, dispatch_id: open.dispatch_id, requested_at: open.requested_at },
+        'dispatch requested but unconfirmed: left for reconciliation',
+      );
+    }
+  }
+
+  private forgetIdle(d: Driven): void {
+    d.wake?.cancel();
+    d.wake = null;
+    this.driven.delete(d.id);
+  }
+
+  /** Step 2: the schedule's facts, the other running executions and the plan. */
+  private async startExecution(id: string, now: Date): Promise<void> {
+    const context = processManagerContext(now);
+    await decideExecution(
+      this.store,
+      id,
+      async (state) => {
+        const meta = { execution_id: id, at: now.toISOString(), actor: 'process-manager' };
+        if (state.status !== 'scheduled') return { type: 'StartExecution', ...meta, schedule: null, running_execution_ids: [], plan: [] };
+        return {
+          type: 'StartExecution',
+          ...meta,
+          schedule: await this.scheduleFacts(state.schedule_id),
+          running_execution_ids: await this.runningExecutionsOf(state.schedule_id, id),
+          plan: orderPlan(await this.planner.planCandidates(state.schedule_id, state.group_id)),
+        };
+      },
+      context,
+    );
+  }
+
+  private async scheduleFacts(scheduleId: string): Promise<ScheduleFacts | null> {
+    const { state } = await loadState(this.store, streamIds.schedule(scheduleId), scheduleDecider);
+    if (state.status !== 'active') return null;
+    const s = state.settings;
+    return {
+      exists: true,
+      enabled: s.enabled,
+      skip_if_running: s.skip_if_running,
+      max_concurrent_jobs: s.max_concurrent_jobs,
+      retry_attempts: s.retry_attempts,
+      retry_delay_minutes: s.retry_delay_minutes,
+      replication_type: s.replication_type,
+    };
+  }
+
+  private async runningExecutionsOf(scheduleId: string, except: string): Promise<string[]> {
+    const ids = new Set<string>();
+    for (const [id, state] of await this.drivenStates()) {
+      if (id !== except && state.schedule_id === scheduleId && state.status === 'running') ids.add(id);
+    }
+    for (const id of await this.planner.runningExecutionIds(scheduleId)) {
+      if (id === except || this.driven.has(id)) continue; // the stream is fresher than the read model for the ones driven here
+      ids.add(id);
+    }
+    return [...ids];
+  }
+
+  private async drivenStates(): Promise<Map<string, ExecutionRecord>> {
+    const states = new Map<string, ExecutionRecord>();
+    for (const id of [...this.driven.keys()]) {
+      const { state } = await loadState(this.store, streamIds.execution(id), executionDecider);
+      if (state.status !== 'absent') states.set(id, state);
+    }
+    return states;
+  }
+
+  /** Step 3: each evaluable VM, in plan order, under the process-wide evaluation lock. */
+  private evaluate(id: string): Promise<void> {
+    const run = this.evaluationQueue.then(() => this.evaluateNow(id));
+    this.evaluationQueue = run.catch(() => undefined);
+    return run;
+  }
+
+  private async evaluateNow(id: string): Promise<void> {
+    const head = await this.store.headPosition();
+    if (head !== null) await this.waitForReadModels(head, READ_MODEL_WAIT_MS);
+    const { state } = await loadState(this.store, streamIds.execution(id), executionDecider);
+    const now = this.clock.now();
+    const vms = evaluableVms(state, now);
+    if (vms.length === 0) return;
+    // Other executions change their slots only here (serialised) or by freeing them: read once per round.
+    const others = await this.drivenStates();
+    others.delete(id);
+    for (const vm of vms) {
+      if (this.phase !== 'running') return;
+      const dispatchId = randomUUID();
+      const at = this.clock.now();
+      const result = await decideExecution(
+        this.store,
+        id,
+        async (current) => ({
+          type: 'EvaluateVm',
+          execution_id: id,
+          vm_context_id: vm.vm_context_id,
+          dispatch_id: dispatchId,
+          facts: await this.evaluationFacts(current, vm.vm_context_id, vm.group_id, others),
+          at: at.toISOString(),
+          actor: 'process-manager',
+        }),
+        processManagerContext(at),
+      );
+      for (const event of result.events) {
+        if (event.type === 'JobRequested' && event.data.dispatch_id === dispatchId && result.state.status !== 'absent') {
+          this.launchDispatch(id, result.state, event.data.vm_context_id, event.data.attempt);
+        }
+      }
+    }
+  }
+
+  /** The six checks' facts, read at dispatch time (never once up front). */
+  private async evaluationFacts(current: ExecutionState, vmId: string, groupId: string | null, others: ReadonlyMap<string, ExecutionRecord>): Promise<EvaluationFacts> {
+    if (current.status === 'absent') throw new DomainError('NotFound', 'execution vanished');
+    const schedule = (await loadState(this.store, streamIds.schedule(current.schedule_id), scheduleDecider)).state;
+    const vm = (await loadState(this.store, streamIds.vm(vmId), vmDecider)).state;
+    const states = new Map(others);
+    states.set(current.execution_id, current);
+
+    let scheduleRunning = 0;
+    let groupRunning = 0;
+    let activeHere = false;
+    for (const [id, state] of states) {
+      const slots = occupiedSlots(state);
+      if (state.schedule_id === current.schedule_id) scheduleRunning += slots.total;
+      if (groupId !== null) groupRunning += slots.by_group[groupId] ?? 0;
+      if (id !== current.execution_id && state.vms.some((v) => v.vm_context_id === vmId && (v.phase === 'running' || v.phase === 'requested'))) activeHere = true;
+    }
+    // Jobs of executions not driven here (ended, or another instance's) come from the read model.
+    const activeElsewhere = (await this.planner.activeJobsOfVm(vmId)).some((job) => job.execution_id === null || !states.has(job.execution_id));
+
+    let groupLimit: number | null = null;
+    if (groupId !== null) {
+      const group = await groupState(this.store, groupId);
+      if (group.status === 'active') groupLimit = group.settings.max_concurrent_vms;
+    }
+    const settings = current.status === 'running' ? current.settings : null;
+    return {
+      schedule_enabled: schedule.status === 'active' && schedule.settings.enabled,
+      vm_scheduler_enabled: vm.status === 'registered' && vm.scheduler_enabled,
+      // A VM unassigned since the plan was made counts as a disabled membership.
+      membership_enabled: vm.status === 'registered' && vm.membership !== null && vm.membership.enabled,
+      vm_status: vm.status === 'registered' ? vm.current_status : 'discovered',
+      vm_has_active_job: activeHere || activeElsewhere,
+      schedule_running_jobs: scheduleRunning,
+      schedule_max_concurrent_jobs: settings?.max_concurrent_jobs ?? (schedule.status === 'active' ? schedule.settings.max_concurrent_jobs : 1),
+      group_running_jobs: groupRunning,
+      group_max_concurrent_vms: groupLimit,
+    };
+  }
+
+  // --- dispatch ----------------------------------------------------------------
+
+  /** Step 4, after this instance's JobRequested won: discovery, then the OMA call, then its answer recorded. */
+  private launchDispatch(id: string, state: ExecutionRecord, vmId: string, attempt: number): void {
+    const key = dispatchKey(id, vmId, attempt);
+    if (this.dispatching.has(key)) return;
+    this.dispatching.add(key);
+    const entry = state.vms.find((v) => v.vm_context_id === vmId);
+    void this.track(
+      (async () => {
+        try {
+          const vm = (await loadState(this.store, streamIds.vm(vmId), vmDecider)).state;
+          const outcome =
+            vm.status !== 'registered'
+              ? ({ kind: 'vm_not_found', message: `VM context ${vmId} is not registered` } as const)
+              : await dispatchReplication(this.gateway, {
+                  vmName: vm.description.vm_name,
+                  vcenterHost: vm.description.vcenter_host,
+                  datacenter: vm.description.datacenter,
+                  replicationType: state.settings?.replication_type ?? 'auto',
+                  executionId: id,
+                  groupId: entry?.group_id ?? null,
+                });
+          if (outcome.kind === 'unconfirmed') {
+            this.logger.warn({ execution_id: id, vm_context_id: vmId, attempt, reason: outcome.message }, 'replication call unconfirmed: left requested for reconciliation');
+            return;
+          }
+          const at = this.clock.now();
+          await decideExecution(
+            this.store,
+            id,
+            () => ({ type: 'RecordDispatchResult', execution_id: id, vm_context_id: vmId, attempt, result: outcome, at: at.toISOString(), actor: 'process-manager' }),
+            processManagerContext(at),
+          );
+          this.logger.info({ execution_id: id, vm_context_id: vmId, attempt, result: outcome.kind, ...(outcome.kind === 'started' ? { job_id: outcome.job_id } : { message: outcome.message }) }, 'dispatch recorded');
+        } catch (error) {
+          this.logger.error({ err: error, execution_id: id, vm_context_id: vmId, attempt }, 'dispatch failed');
+        } finally {
+          this.dispatching.delete(key);
+          this.kick(id);
+        }
+      })(),
+    );
+  }
+
+  // --- following jobs ------------------------------------------------------------
+
+  /** Step 5: a poll timer per running job. */
+  private followJobs(id: string, state: ExecutionState): void {
+    for (const job of inFlightJobs(state)) {
+      if (this.polls.has(job.job_id)) continue;
+      const cancel = this.timers.setTimeout(() => {
+        this.polls.delete(job.job_id);
+        void this.track(this.pollJob(id, job.job_id));
+      }, this.pollMs);
+      this.polls.set(job.job_id, cancel);
+    }
+  }
+
+  private async pollJob(id: string, jobId: string): Promise<void> {
+    if (this.phase !== 'running') return;
+    try {
+      const answer = await this.gateway.replication.jobState(jobId);
+      const at = this.clock.now();
+      const meta = { execution_id: id, job_id: jobId, at: at.toISOString(), actor: 'process-manager' };
+      if (answer === 'unknown') {
+        this.logger.warn({ execution_id: id, job_id: jobId }, 'phantom job: the OMA does not know it');
+        await decideExecution(this.store, id, () => ({ type: 'RecordPhantom', ...meta, reason: 'oma_not_found', detail: 'OMA does not know the job' }), processManagerContext(at));
+      } else {
+        await decideExecution(
+          this.store,
+          id,
+          () => ({ type: 'RecordJobStatus', ...meta, status: answer.status, progress_percent: answer.progressPercent, error_message: answer.errorMessage }),
+          processManagerContext(at),
+        );
+      }
+    } catch (error) {
+      // A job that ended meanwhile (a webhook) is a Conflict: nothing to record.
+      if (!(error instanceof DomainError && error.kind === 'Conflict')) this.logger.warn({ err: error, execution_id: id, job_id: jobId }, 'job poll failed');
+    } finally {
+      this.kick(id);
+    }
+  }
+}
+
+function dispatchKey(executionId: string, vmId: string, attempt: number): string {
+  return `${executionId}/${vmId}/${attempt}`;
+}

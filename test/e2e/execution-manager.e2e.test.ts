@@ -1,0 +1,447 @@
+/**
+ * The execution process manager end to end: the whole service in-process (ticker
+ * and process manager on a manual clock) against the fake VMA/OMA over real HTTP.
+ */
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, it } from 'node:test';
+import { loadState } from '../../src/commands/run-decider.js';
+import { loadConfig } from '../../src/config.js';
+import { streamIds } from '../../src/domain/events.js';
+import { executionDecider, executionDetails, isEnded, type ExecutionState } from '../../src/domain/execution.js';
+import { executionIdFor } from '../../src/domain/execution-ids.js';
+import { loadIntegrationConfig } from '../../src/integrations/integration-config.js';
+import { openReadModelDb } from '../../src/projections/read-model-db.js';
+import { startService, type Service } from '../../src/service.js';
+import { apiClient, type ApiClient } from '../support/api-client.js';
+import { fakeVm, startFakeAppliances, type FakeAppliances, type VmScript } from '../support/fake-appliances.js';
+import { driveUntil, ManualClock } from '../support/manual-clock.js';
+import { createTestDatabase } from '../support/mariadb.js';
+
+const VCENTER = 'vc.example';
+const POLL_SECONDS = 10;
+
+interface Harness {
+  service: Service;
+  api: ApiClient;
+  fake: FakeAppliances;
+  clock: ManualClock;
+  /** Moves the clock in steps until `done` holds (or `maxMs` of clock time passed). */
+  runUntil(done: () => Promise<boolean>, maxMs: number, stepMs?: number): Promise<void>;
+  execution(id: string): Promise<ExecutionState>;
+  dataDir: string;
+  databaseUrl: string | null;
+  /** Stops the service (once). */
+  stop(): Promise<void>;
+  registerVm(name: string): Promise<string>;
+  createSchedule(fields?: Record<string, unknown>): Promise<string>;
+  createGroup(scheduleId: string, fields?: Record<string, unknown>): Promise<string>;
+  assign(groupId: string, vmId: string, fields?: Record<string, unknown>): Promise<void>;
+}
+
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  while (cleanups.length > 0) await cleanups.pop()?.();
+});
+
+type Backend = 'sqlite' | 'mariadb';
+
+async function harness(options: {
+  backend: Backend;
+  start: string;
+  vmNames: string[];
+  scripts?: Record<string, VmScript>;
+  fake?: FakeAppliances;
+  dataDir?: string;
+  databaseUrl?: string | null;
+}): Promise<Harness> {
+  let fake = options.fake;
+  if (!fake) {
+    const started = await startFakeAppliances({ vms: options.vmNames.map((name) => fakeVm(name)), scripts: options.scripts ?? {} });
+    cleanups.push(() => started.close());
+    fake = started;
+  }
+  let dataDir = options.dataDir;
+  if (!dataDir) {
+    const made = await mkdtemp(join(tmpdir(), 'scheduler-e2e-'));
+    cleanups.push(() => rm(made, { recursive: true, force: true }));
+    dataDir = made;
+  }
+  let databaseUrl = options.databaseUrl ?? null;
+  if (options.backend === 'mariadb' && databaseUrl === null) {
+    const database = await createTestDatabase('t_pm');
+    cleanups.push(() => database.drop());
+    databaseUrl = database.url;
+  }
+  const clock = new ManualClock(options.start);
+  const integrationConfig = loadIntegrationConfig({
+    OMA_API_URL: fake.url,
+    VMA_API_URL: fake.url,
+    OMA_API_TOKEN: fake.token,
+    OMA_OSSEA_CONFIG_ID: '7',
+    VCENTER_CREDENTIALS: JSON.stringify({ [VCENTER]: { username: 'svc', password: 'secret-pw' } }),
+    JOB_POLL_INTERVAL_SECONDS: String(POLL_SECONDS),
+  });
+  const service = await startService(loadConfig({ DATA_DIR: dataDir, LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent', ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}) }), {
+    clock,
+    timers: clock,
+    ticker: true,
+    processManager: true,
+    integrationConfig,
+  });
+  let stopped: Promise<void> | null = null;
+  const stop = () => (stopped ??= service.stop());
+  cleanups.push(stop);
+  const api = apiClient(service.app);
+  const actors = [service.ticker!, service.processManager!];
+  let counter = 0;
+  return {
+    service,
+    api,
+    fake,
+    clock,
+    dataDir,
+    databaseUrl,
+    stop,
+    async runUntil(done, maxMs, stepMs = 1000) {
+      const end = clock.now().getTime() + maxMs;
+      for (;;) {
+        await Promise.all(actors.map((a) => a.whenIdle()));
+        if (await done()) return;
+        if (clock.now().getTime() >= end) assert.fail(`not done after ${maxMs} ms of clock time`);
+        await driveUntil(clock, actors, clock.now().getTime() + stepMs);
+      }
+    },
+    async execution(id) {
+      return (await loadState(service.store, streamIds.execution(id), executionDecider)).state;
+    },
+    async registerVm(name) {
+      counter += 1;
+      const answer = await api.post('/vm-contexts', { vm_name: name, vmware_vm_id: `vm-${name}`, vm_path: `/DC1/vm/${name}`, vcenter_host: VCENTER, datacenter: 'DC1' });
+      assert.equal(answer.status, 201, JSON.stringify(answer.body));
+      return String(answer.body.context_id);
+    },
+    async createSchedule(fields = {}) {
+      counter += 1;
+      const answer = await api.post('/schedules', { name: `E2E schedule ${counter}`, cron_expression: '0 2 * * *', ...fields });
+      assert.equal(answer.status, 201, JSON.stringify(answer.body));
+      return String(answer.body.id);
+    },
+    async createGroup(scheduleId, fields = {}) {
+      counter += 1;
+      const answer = await api.post('/machine-groups', { name: `E2E group ${counter}`, schedule_id: scheduleId, ...fields });
+      assert.equal(answer.status, 201, JSON.stringify(answer.body));
+      return String(answer.body.id);
+    },
+    async assign(groupId, vmId, fields = {}) {
+      const answer = await api.post(`/machine-groups/${groupId}/vms`, { vm_context_id: vmId, ...fields });
+      assert.equal(answer.status, 201, JSON.stringify(answer.body));
+    },
+  };
+}
+
+function ended(state: ExecutionState): boolean {
+  return isEnded(state);
+}
+
+for (const backend of ['sqlite', 'mariadb'] as const) describe(`execution process manager, end to end, on ${backend}`, () => {
+  it('runs a cron execution: one job, three skips with their conflict types, true counters', async () => {
+    const h = await harness({
+      backend,
+      start: '2026-05-01T01:59:30.000Z',
+      vmNames: ['web-1', 'web-2', 'web-3', 'web-4'],
+      scripts: { 'web-4': { activeJobConflict: true } },
+    });
+    const scheduleId = await h.createSchedule({ max_concurrent_jobs: 5, retry_attempts: 0 });
+    const groupId = await h.createGroup(scheduleId);
+    const ids: Record<string, string> = {};
+    for (const [i, name] of ['web-1', 'web-2', 'web-3', 'web-4'].entries()) {
+      ids[name] = await h.registerVm(name);
+      await h.assign(groupId, ids[name]!, { priority: i });
+    }
+    assert.equal((await h.api.post(`/vm-contexts/${ids['web-2']}/status`, { status: 'failed_over_test' })).status, 200);
+    assert.equal((await h.api.post(`/vm-contexts/${ids['web-3']}/scheduler`, { enabled: false })).status, 200);
+
+    const executionId = executionIdFor(scheduleId, '2026-05-01T02:00:00.000Z');
+    await h.runUntil(async () => ended(await h.execution(executionId)), 5 * 60_000);
+
+    const state = await h.execution(executionId);
+    assert.ok(state.status !== 'absent');
+    assert.equal(state.status, 'completed');
+    assert.equal(state.trigger, 'cron');
+    assert.equal(state.scheduled_at, '2026-05-01T02:00:00.000Z');
+    assert.equal(h.fake.jobs().length, 1, 'one job created at the fake OMA');
+    assert.equal(h.fake.jobs()[0]?.vmName, 'web-1');
+    const byName = new Map(executionDetails(state).map((d) => [d.vm_name, d]));
+    assert.equal(byName.get('web-1')?.outcome, 'completed');
+    assert.deepEqual([byName.get('web-2')?.outcome, byName.get('web-2')?.conflict_type], ['skipped', 'vm_in_failover']);
+    assert.deepEqual([byName.get('web-3')?.outcome, byName.get('web-3')?.conflict_type], ['skipped', 'vm_disabled']);
+    assert.deepEqual([byName.get('web-4')?.outcome, byName.get('web-4')?.conflict_type], ['skipped', 'active_job']);
+    assert.deepEqual(
+      {
+        vms_eligible: state.ended?.vms_eligible,
+        jobs_created: state.ended?.jobs_created,
+        jobs_completed: state.ended?.jobs_completed,
+        jobs_failed: state.ended?.jobs_failed,
+        jobs_skipped: state.ended?.jobs_skipped,
+      },
+      // web-1 and web-4 passed the checks; the OMA's 409 made web-4 a skip.
+      { vms_eligible: 2, jobs_created: 1, jobs_completed: 1, jobs_failed: 0, jobs_skipped: 3 },
+    );
+
+    // The OMA call's field mapping (spec/integrations.md).
+    const post = h.fake.replicationPosts().find((p) => (p.body as { source_vm: { name: string } }).source_vm.name === 'web-1');
+    const body = post?.body as Record<string, unknown>;
+    assert.equal(post?.authorization, `Bearer ${h.fake.token}`);
+    assert.equal(body.ossea_config_id, 7);
+    assert.equal(body.schedule_execution_id, executionId);
+    assert.equal(body.vm_group_id, groupId);
+    assert.equal(body.scheduled_by, 'scheduler-service');
+    assert.equal(body.vcenter_host, VCENTER);
+    assert.equal('replication_type' in body, false, 'auto leaves replication_type out');
+    const discovery = h.fake.discoveries()[0]?.body as Record<string, unknown>;
+    assert.deepEqual([discovery.vcenter, discovery.username, discovery.password, discovery.datacenter], [VCENTER, 'svc', 'secret-pw', 'DC1']);
+
+    // The read model follows.
+    await h.service.projections.waitForPosition((await h.service.store.headPosition())!, 5000);
+    const read = await h.api.get(`/executions/${executionId}`);
+    assert.equal(read.status, 200);
+    assert.equal(read.body.status, 'completed');
+    assert.equal(read.body.jobs_created, 1);
+  });
+
+  it('never runs more than the group allows: 20 VMs, max_concurrent_vms 3, all done', async () => {
+    const names = Array.from({ length: 20 }, (_, i) => `db-${String(i + 1).padStart(2, '0')}`);
+    const h = await harness({ backend, start: '2026-05-01T10:00:00.000Z', vmNames: names });
+    const scheduleId = await h.createSchedule({ max_concurrent_jobs: 10, retry_attempts: 0, replication_type: 'incremental' });
+    const groupId = await h.createGroup(scheduleId, { max_concurrent_vms: 3 });
+    for (const name of names) await h.assign(groupId, await h.registerVm(name));
+
+    const trigger = await h.api.post(`/schedules/${scheduleId}/trigger`, { reason: 'e2e' });
+    assert.equal(trigger.status, 202, JSON.stringify(trigger.body));
+    const executionId = String(trigger.body.execution_id);
+    await h.runUntil(async () => ended(await h.execution(executionId)), 30 * 60_000, 5000);
+
+    const state = await h.execution(executionId);
+    assert.ok(state.status !== 'absent');
+    assert.equal(state.status, 'completed');
+    assert.ok(h.fake.maxActiveJobs() <= 3, `the fake saw ${h.fake.maxActiveJobs()} active at once`);
+    assert.equal(h.fake.maxActiveJobs(), 3);
+    assert.equal(h.fake.jobs().length, 20);
+    assert.ok(h.fake.jobs().every((job) => job.status === 'completed'));
+    assert.equal(state.ended?.jobs_completed, 20);
+    assert.equal(state.triggered_by, 'manual:anonymous');
+    assert.ok(h.fake.replicationPosts().every((p) => (p.body as Record<string, unknown>).replication_type === 'incremental'));
+  });
+
+  it('retries a failed VM after retry_delay_minutes, then completes', async () => {
+    const h = await harness({ backend, start: '2026-05-01T10:00:00.000Z', vmNames: ['app-1'], scripts: { 'app-1': { failFirstAttempts: 1 } } });
+    const scheduleId = await h.createSchedule({ retry_attempts: 2, retry_delay_minutes: 5 });
+    const groupId = await h.createGroup(scheduleId);
+    await h.assign(groupId, await h.registerVm('app-1'));
+    const trigger = await h.api.post(`/schedules/${scheduleId}/trigger`, {});
+    const executionId = String(trigger.body.execution_id);
+
+    // The first attempt fails within two polls; the retry waits 5 minutes.
+    await h.runUntil(async () => {
+      const s = await h.execution(executionId);
+      return s.status !== 'absent' && s.vms.some((v) => v.phase === 'waiting_retry');
+    }, 5 * 60_000);
+    const waiting = await h.execution(executionId);
+    assert.ok(waiting.status !== 'absent');
+    const retryAt = Date.parse(waiting.vms[0]!.retry_at!);
+    assert.equal(h.fake.replicationPosts().length, 1);
+    await driveUntil(h.clock, [h.service.ticker!, h.service.processManager!], retryAt - 1000);
+    assert.equal(h.fake.replicationPosts().length, 1, 'no retry before retry_at');
+
+    await h.runUntil(async () => ended(await h.execution(executionId)), 10 * 60_000);
+    const state = await h.execution(executionId);
+    assert.ok(state.status !== 'absent');
+    assert.equal(state.status, 'completed');
+    assert.equal(h.fake.replicationPosts().length, 2);
+    assert.ok(h.fake.replicationPosts()[1]!.receivedAt >= h.fake.replicationPosts()[0]!.receivedAt);
+    assert.deepEqual([state.ended?.jobs_created, state.ended?.jobs_completed, state.ended?.jobs_failed], [2, 1, 0]);
+    const detail = executionDetails(state)[0]!;
+    assert.equal(detail.attempts, 2);
+    assert.equal(detail.job_ids.length, 2);
+  });
+
+  it('runs a manual trigger restricted to one group; a chain child follows the completed parent', async () => {
+    const h = await harness({ backend, start: '2026-05-01T10:00:00.000Z', vmNames: ['a-1', 'a-2', 'b-1', 'c-1'] });
+    const scheduleId = await h.createSchedule({ max_concurrent_jobs: 5 });
+    const groupA = await h.createGroup(scheduleId, { priority: 1 });
+    const groupB = await h.createGroup(scheduleId, { priority: 0 });
+    await h.assign(groupA, await h.registerVm('a-1'), { priority: 1 });
+    await h.assign(groupA, await h.registerVm('a-2'), { priority: 2 });
+    await h.assign(groupB, await h.registerVm('b-1'));
+    const childId = await h.createSchedule({ schedule_type: 'chain', cron_expression: undefined, chain_parent_schedule_id: scheduleId, chain_delay_minutes: 2 });
+    const childGroup = await h.createGroup(childId);
+    await h.assign(childGroup, await h.registerVm('c-1'));
+
+    const trigger = await h.api.post(`/schedules/${scheduleId}/trigger`, { group_id: groupA, reason: 'only A' });
+    assert.equal(trigger.status, 202, JSON.stringify(trigger.body));
+    const executionId = String(trigger.body.execution_id);
+    await h.runUntil(async () => ended(await h.execution(executionId)), 5 * 60_000);
+    const parent = await h.execution(executionId);
+    assert.ok(parent.status !== 'absent');
+    assert.equal(parent.status, 'completed');
+    assert.deepEqual(parent.vms.map((v) => v.vm_name), ['a-1', 'a-2']);
+    assert.equal(parent.reason, 'only A');
+
+    // The chain child becomes due 2 minutes after the parent's completion, and runs.
+    await h.runUntil(async () => h.fake.jobs().some((j) => j.vmName === 'c-1' && j.status === 'completed'), 10 * 60_000);
+    const sent = h.fake.jobs().map((j) => j.vmName).sort();
+    assert.deepEqual(sent, ['a-1', 'a-2', 'c-1']);
+    const childCreate = h.fake.replicationPosts().find((p) => (p.body as { source_vm: { name: string } }).source_vm.name === 'c-1')!;
+    const childExecutionId = String((childCreate.body as Record<string, unknown>).schedule_execution_id);
+    await h.runUntil(async () => ended(await h.execution(childExecutionId)), 5 * 60_000);
+    const child = await h.execution(childExecutionId);
+    assert.ok(child.status !== 'absent');
+    assert.equal(child.trigger, 'chain');
+    assert.equal(child.parent_execution_id, executionId);
+    assert.equal(Date.parse(child.not_before) - Date.parse(parent.completed_at!), 2 * 60_000);
+    assert.ok(Date.parse(child.started_at!) >= Date.parse(child.not_before));
+    assert.equal(child.status, 'completed');
+  });
+  it('records a job the OMA does not know (404) as a phantom: a failed attempt that frees its slot', async () => {
+    const h = await harness({ backend, start: '2026-05-01T10:00:00.000Z', vmNames: ['ghost-1', 'real-1'], scripts: { 'ghost-1': { forgetJob: true } } });
+    const scheduleId = await h.createSchedule({ retry_attempts: 0, max_concurrent_jobs: 1 });
+    const groupId = await h.createGroup(scheduleId);
+    await h.assign(groupId, await h.registerVm('ghost-1'), { priority: 0 });
+    await h.assign(groupId, await h.registerVm('real-1'), { priority: 1 });
+    const executionId = String((await h.api.post(`/schedules/${scheduleId}/trigger`, {})).body.execution_id);
+    await h.runUntil(async () => ended(await h.execution(executionId)), 5 * 60_000);
+    const state = await h.execution(executionId);
+    assert.ok(state.status !== 'absent');
+    assert.equal(state.status, 'failed');
+    const byName = new Map(executionDetails(state).map((d) => [d.vm_name, d]));
+    assert.equal(byName.get('ghost-1')?.outcome, 'failed');
+    assert.match(byName.get('ghost-1')?.error_message ?? '', /phantom job \(oma_not_found\): OMA does not know the job/);
+    assert.equal(byName.get('real-1')?.outcome, 'completed', 'the phantom freed the only slot');
+    const events = await h.service.store.readStream(streamIds.execution(executionId));
+    const failed = events.find((e) => e.type === 'JobFailed');
+    assert.equal(failed?.data.phantom_reason, 'oma_not_found');
+    assert.deepEqual([state.ended?.jobs_created, state.ended?.jobs_failed, state.ended?.jobs_completed], [2, 1, 1]);
+  });
+
+  it('leaves an unconfirmed creation (OMA 500) requested, never calling again blindly', async () => {
+    const h = await harness({ backend, start: '2026-05-01T10:00:00.000Z', vmNames: ['flaky-1'], scripts: { 'flaky-1': { answer500: { jobCreated: true } } } });
+    const scheduleId = await h.createSchedule({ retry_attempts: 3, retry_delay_minutes: 1 });
+    const groupId = await h.createGroup(scheduleId);
+    await h.assign(groupId, await h.registerVm('flaky-1'));
+    const executionId = String((await h.api.post(`/schedules/${scheduleId}/trigger`, {})).body.execution_id);
+    await h.runUntil(async () => h.fake.replicationPosts().length > 0, 60_000);
+    await driveUntil(h.clock, [h.service.ticker!, h.service.processManager!], h.clock.now().getTime() + 10 * 60_000);
+    const state = await h.execution(executionId);
+    assert.ok(state.status !== 'absent');
+    assert.equal(state.status, 'running');
+    assert.equal(state.vms[0]?.phase, 'requested');
+    assert.equal(h.fake.replicationPosts().length, 1);
+  });
+
+  it('resumes after a restart from its checkpoint; replaying the log creates nothing twice', async () => {
+    const h1 = await harness({ backend, start: '2026-05-01T01:59:50.000Z', vmNames: ['slow-1'], scripts: { 'slow-1': { pollsToFinish: 4 } } });
+    const scheduleId = await h1.createSchedule({ retry_attempts: 0 });
+    const groupId = await h1.createGroup(scheduleId);
+    await h1.assign(groupId, await h1.registerVm('slow-1'));
+    const executionId = executionIdFor(scheduleId, '2026-05-01T02:00:00.000Z');
+    await h1.runUntil(async () => {
+      const s = await h1.execution(executionId);
+      return s.status !== 'absent' && s.vms[0]?.phase === 'running';
+    }, 2 * 60_000);
+    const saved = await h1.service.readDb.knex('process_checkpoints').select('name', 'position');
+    assert.equal(saved.length, 1);
+    assert.equal(saved[0]?.name, 'execution-manager');
+    const created = (await h1.service.store.readStream(streamIds.schedule(scheduleId)))[0]!;
+    await h1.stop();
+    // Move the checkpoint back to the schedule's creation: the next start handles its ExecutionDue again.
+    const readDb = await openReadModelDb({ dataDir: h1.dataDir, databaseUrl: h1.databaseUrl });
+    assert.equal(await readDb.knex('process_checkpoints').update({ position: created.position }), 1);
+    await readDb.close();
+
+    const h2 = await harness({ backend, start: new Date(h1.clock.now().getTime() + 30_000).toISOString(), vmNames: [], fake: h1.fake, dataDir: h1.dataDir, databaseUrl: h1.databaseUrl });
+    assert.deepEqual(h2.service.processManager?.drivenExecutionIds(), [executionId]);
+    await h2.runUntil(async () => ended(await h2.execution(executionId)), 5 * 60_000);
+    const state = await h2.execution(executionId);
+    assert.ok(state.status !== 'absent');
+    assert.equal(state.status, 'completed');
+    assert.equal(h1.fake.replicationPosts().length, 1);
+    const scheduled = (await h2.service.store.readStream(streamIds.execution(executionId))).filter((e) => e.type === 'ExecutionScheduled');
+    assert.equal(scheduled.length, 1);
+    const executions = await h2.api.get(`/schedules/${scheduleId}/executions`);
+    assert.equal(executions.body.total_count, 1);
+  });
+  it('queues VMs over the schedule limit (max_concurrent), and skips a due run while the last one runs (skip_if_running)', async () => {
+    const names = ['q-1', 'q-2', 'q-3', 'q-4', 'q-5'];
+    const scripts = Object.fromEntries(names.map((n) => [n, { pollsToFinish: 3 }]));
+    const h = await harness({ backend, start: '2026-05-01T09:59:50.000Z', vmNames: names, scripts });
+    const scheduleId = await h.createSchedule({ cron_expression: '* * * * *', max_concurrent_jobs: 2, retry_attempts: 0 });
+    const groupId = await h.createGroup(scheduleId, { max_concurrent_vms: 10 });
+    for (const name of names) await h.assign(groupId, await h.registerVm(name));
+    const first = executionIdFor(scheduleId, '2026-05-01T10:00:00.000Z');
+    const second = executionIdFor(scheduleId, '2026-05-01T10:01:00.000Z');
+    await h.runUntil(async () => ended(await h.execution(second)), 3 * 60_000);
+    const skipped = await h.execution(second);
+    assert.ok(skipped.status !== 'absent');
+    assert.equal(skipped.status, 'skipped');
+    assert.deepEqual(skipped.skip, { reason: 'skip_if_running', blocking_execution_id: first });
+
+    await h.runUntil(async () => ended(await h.execution(first)), 10 * 60_000);
+    const state = await h.execution(first);
+    assert.ok(state.status !== 'absent');
+    assert.equal(state.status, 'completed');
+    assert.equal(h.fake.maxActiveJobs(), 2);
+    const queued = (await h.service.store.readStream(streamIds.execution(first))).filter((e) => e.type === 'VmQueued');
+    assert.ok(queued.length >= 3);
+    assert.ok(queued.every((e) => e.data.conflict_type === 'max_concurrent'));
+    assert.equal(state.ended?.jobs_completed, 5);
+  });
+
+  it('cancels a running execution: queued VMs dropped, the running job finishes', async () => {
+    const names = ['k-1', 'k-2', 'k-3'];
+    const h = await harness({ backend, start: '2026-05-01T10:00:00.000Z', vmNames: names, scripts: { 'k-1': { pollsToFinish: 3 } } });
+    const scheduleId = await h.createSchedule({ max_concurrent_jobs: 1, retry_attempts: 0 });
+    const groupId = await h.createGroup(scheduleId);
+    for (const name of names) await h.assign(groupId, await h.registerVm(name));
+    const executionId = String((await h.api.post(`/schedules/${scheduleId}/trigger`, {})).body.execution_id);
+    await h.runUntil(async () => {
+      const s = await h.execution(executionId);
+      return s.status !== 'absent' && s.vms[0]?.phase === 'running';
+    }, 60_000);
+    const cancel = await h.api.post(`/executions/${executionId}/cancel`, { reason: 'maintenance' });
+    assert.ok(cancel.status < 300, JSON.stringify(cancel.body));
+    await h.runUntil(async () => ended(await h.execution(executionId)), 5 * 60_000);
+    const state = await h.execution(executionId);
+    assert.ok(state.status !== 'absent');
+    assert.equal(state.status, 'cancelled');
+    assert.deepEqual(state.vms.map((v) => v.phase), ['completed', 'cancelled', 'cancelled']);
+    assert.equal(h.fake.replicationPosts().length, 1);
+  });
+  it('plans the groups by priority, their enabled members, and the VMs whose override points here', async () => {
+    const h = await harness({ backend, start: '2026-05-01T10:00:00.000Z', vmNames: ['x-1', 'x-2', 'x-3', 'y-1', 'y-2'] });
+    const s1 = await h.createSchedule({ max_concurrent_jobs: 5 });
+    const s2 = await h.createSchedule({ max_concurrent_jobs: 5 });
+    const g1 = await h.createGroup(s1);
+    const g2High = await h.createGroup(s2, { priority: 5 });
+    const g2Low = await h.createGroup(s2, { priority: -1 });
+    await h.assign(g1, await h.registerVm('x-1'));
+    await h.assign(g1, await h.registerVm('x-2'), { schedule_override_id: s2 });
+    await h.assign(g1, await h.registerVm('x-3'), { enabled: false });
+    await h.assign(g2High, await h.registerVm('y-1'));
+    await h.assign(g2Low, await h.registerVm('y-2'));
+
+    const run1 = String((await h.api.post(`/schedules/${s1}/trigger`, {})).body.execution_id);
+    const run2 = String((await h.api.post(`/schedules/${s2}/trigger`, {})).body.execution_id);
+    await h.runUntil(async () => ended(await h.execution(run1)) && ended(await h.execution(run2)), 5 * 60_000);
+    const e1 = await h.execution(run1);
+    const e2 = await h.execution(run2);
+    assert.ok(e1.status !== 'absent' && e2.status !== 'absent');
+    assert.deepEqual(e1.vms.map((v) => v.vm_name), ['x-1']);
+    assert.deepEqual(e2.vms.map((v) => v.vm_name), ['y-2', 'y-1', 'x-2']);
+    assert.deepEqual([e1.status, e2.status], ['completed', 'completed']);
+    const x2 = (h.fake.replicationPosts().find((p) => (p.body as { source_vm: { name: string } }).source_vm.name === 'x-2')?.body ?? {}) as Record<string, unknown>;
+    assert.equal(x2.schedule_execution_id, run2);
+  });
+});
