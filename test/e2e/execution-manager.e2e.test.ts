@@ -284,6 +284,23 @@ for (const backend of ['sqlite', 'mariadb'] as const) describe(`execution proces
     assert.deepEqual(state.vms.map((v) => v.phase), ['completed', 'cancelled', 'cancelled']);
     assert.equal(h.fake.replicationPosts().length, 1);
   });
+  it('refuses a manual trigger of a disabled schedule (409), runs it with force (202)', async () => {
+    const h = await harness({ backend, start: '2026-05-01T10:00:00.000Z', vmNames: ['f-1'] });
+    const scheduleId = await h.createSchedule({ enabled: false, retry_attempts: 0 });
+    const groupId = await h.createGroup(scheduleId);
+    await h.assign(groupId, await h.registerVm('f-1'));
+    const refused = await h.api.post(`/schedules/${scheduleId}/trigger`, { reason: 'before the change window' });
+    assert.equal(refused.status, 409);
+    assert.equal(h.fake.replicationPosts().length, 0);
+    const forced = await h.api.post(`/schedules/${scheduleId}/trigger`, { reason: 'before the change window', force: true });
+    assert.equal(forced.status, 202);
+    const executionId = String(forced.body.execution_id);
+    await h.runUntil(async () => ended(await h.execution(executionId)), 5 * 60_000);
+    const execution = await h.api.get(`/executions/${executionId}`);
+    assert.deepEqual([execution.body.status, execution.body.triggered_by, execution.body.jobs_created, execution.body.jobs_completed], ['completed', 'manual:anonymous', 1, 1]);
+    assert.equal(h.fake.replicationPosts().length, 1);
+  });
+
   it('plans the groups by priority, their enabled members, and the VMs whose override points here', async () => {
     const h = await harness({ backend, start: '2026-05-01T10:00:00.000Z', vmNames: ['x-1', 'x-2', 'x-3', 'y-1', 'y-2'] });
     const s1 = await h.createSchedule({ max_concurrent_jobs: 5 });
