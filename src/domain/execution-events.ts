@@ -35,23 +35,27 @@ export interface PlanEntry {
   member_priority: number;
 }
 
+/** What an execution is when it is recorded: shared by the event, the command and the state. */
+export interface ExecutionScheduling {
+  execution_id: string;
+  schedule_id: string;
+  /** The due instant (for a manual trigger: the trigger time; for a chain: parent completion + delay). */
+  scheduled_at: string;
+  /** Not started before this instant (due instant + jitter, chain delay). */
+  not_before: string;
+  trigger: ExecutionTrigger;
+  /** 'scheduler' | 'manual:<actor>' | 'chain:<parent execution id>'. */
+  triggered_by: string;
+  reason: string | null;
+  /** A manual trigger restricted to one group. */
+  group_id: string | null;
+  force: boolean;
+  parent_execution_id: string | null;
+}
+
 export type ExecutionScheduled = Event<
   'ExecutionScheduled',
-  {
-    execution_id: string;
-    schedule_id: string;
-    /** The due instant (for a manual trigger: the trigger time; for a chain: parent completion + delay). */
-    scheduled_at: string;
-    /** Not started before this instant (due instant + jitter, chain delay). */
-    not_before: string;
-    trigger: ExecutionTrigger;
-    /** 'scheduler' | 'manual:<actor>' | 'chain:<parent execution id>'. */
-    triggered_by: string;
-    reason: string | null;
-    /** A manual trigger restricted to one group. */
-    group_id: string | null;
-    force: boolean;
-    parent_execution_id: string | null;
+  ExecutionScheduling & {
     /** When the execution was recorded. */
     at: string;
   }

@@ -20,6 +20,7 @@ import type {
   ExecutionEndStatus,
   ExecutionEnded,
   ExecutionEvent,
+  ExecutionScheduling,
   ExecutionSettings,
   ExecutionTrigger,
   PlanEntry,
@@ -80,18 +81,8 @@ export interface VmRun extends PlanEntry {
 
 export type ExecutionStatus = 'scheduled' | 'running' | 'skipped' | 'completed' | 'failed' | 'cancelled';
 
-export interface ExecutionRecord {
+export interface ExecutionRecord extends ExecutionScheduling {
   status: ExecutionStatus;
-  execution_id: string;
-  schedule_id: string;
-  scheduled_at: string;
-  not_before: string;
-  trigger: ExecutionTrigger;
-  triggered_by: string;
-  reason: string | null;
-  group_id: string | null;
-  force: boolean;
-  parent_execution_id: string | null;
   created_at: string;
   started_at: string | null;
   completed_at: string | null;
@@ -116,19 +107,7 @@ const ENDED_STATUSES: readonly ExecutionStatus[] = ['skipped', 'completed', 'fai
 // Commands
 // ---------------------------------------------------------------------------
 
-export type ScheduleExecution = CommandMeta & {
-  type: 'ScheduleExecution';
-  execution_id: string;
-  schedule_id: string;
-  scheduled_at: string;
-  not_before: string;
-  trigger: ExecutionTrigger;
-  triggered_by: string;
-  reason: string | null;
-  group_id: string | null;
-  force: boolean;
-  parent_execution_id: string | null;
-};
+export type ScheduleExecution = CommandMeta & ExecutionScheduling & { type: 'ScheduleExecution' };
 
 /** The schedule as the process manager read it at the start; null when it is gone. */
 export interface ScheduleFacts {
