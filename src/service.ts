@@ -14,6 +14,7 @@ import { ProjectionRunner } from './projections/projection-runner.js';
 import { openReadModelDb, type ReadModelDb } from './projections/read-model-db.js';
 import { Ticker } from './processes/ticker.js';
 import type { TimerPort } from './processes/ticker-timers.js';
+import { PhantomScanner } from './processes/phantom-scanner.js';
 import { ExecutionManager } from './processes/execution-manager.js';
 import { ExecutionPlanner } from './processes/execution-planner.js';
 import { ProcessCheckpoints } from './processes/process-checkpoints.js';
@@ -29,6 +30,8 @@ export interface Service {
   ticker: Ticker | null;
   /** Drives executions (checks, dispatch, job polling, retries, chains); null when started without it. */
   processManager: ExecutionManager | null;
+  /** Looks for phantom jobs every PHANTOM_SCAN_INTERVAL_SECONDS; runs with the process manager. */
+  phantomScanner: PhantomScanner | null;
   /** The VMA/OMA clients, or the built-in simulator. */
   gateway: ReplicationGateway;
   logger: Logger;
@@ -59,6 +62,7 @@ export async function startService(config: Config, options: ServiceOptions = {})
   let projections: ProjectionRunner | undefined;
   let ticker: Ticker | null = null;
   let processManager: ExecutionManager | null = null;
+  let phantomScanner: PhantomScanner | null = null;
   try {
     readDb = await openReadModelDb({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
     projections = new ProjectionRunner(store, readDb, allProjections, { logger });
@@ -82,13 +86,18 @@ export async function startService(config: Config, options: ServiceOptions = {})
         { jobPollIntervalSeconds: integration.jobPollIntervalSeconds },
       );
       await processManager.start();
+      phantomScanner = new PhantomScanner(
+        { store, readDb, gateway, clock, logger: logger.child({ component: 'phantom-scanner' }), ...(options.timers && { timers: options.timers }) },
+        { intervalSeconds: integration.phantomScanIntervalSeconds, thresholds: integration.phantom },
+      );
+      await phantomScanner.start();
     }
     if (options.ticker !== false) {
       ticker = new Ticker({ store, clock, logger: logger.child({ component: 'ticker' }), ...(options.timers && { timers: options.timers }) });
       await ticker.start();
     }
-    const app = await buildApp({ config, logger, store, readDb, projections, ticker, clock, discovery: gateway.discovery });
-    const opened = { readDb, projections, ticker, processManager };
+    const app = await buildApp({ config, logger, store, readDb, projections, ticker, clock, discovery: gateway.discovery, ...(phantomScanner && { phantomScanner }) });
+    const opened = { readDb, projections, ticker, processManager, phantomScanner };
     return {
       app,
       store,
@@ -96,10 +105,12 @@ export async function startService(config: Config, options: ServiceOptions = {})
       projections,
       ticker,
       processManager,
+      phantomScanner,
       gateway,
       logger,
       async stop() {
         await app.close();
+        await opened.phantomScanner?.stop();
         await opened.processManager?.stop();
         await opened.ticker?.stop();
         await opened.projections.stop();
@@ -108,6 +119,7 @@ export async function startService(config: Config, options: ServiceOptions = {})
       },
     };
   } catch (error) {
+    await phantomScanner?.stop().catch(() => undefined);
     await processManager?.stop().catch(() => undefined);
     await ticker?.stop().catch(() => undefined);
     await projections?.stop().catch(() => undefined);

@@ -40,6 +40,8 @@ export interface ApiDeps {
   /** Null when the service runs without a ticker (then readiness does not ask for one). */
   ticker: (Pick<Ticker, 'health'> & Partial<Pick<Ticker, 'metrics'>>) | null;
   clock: Clock;
+  /** The phantom scan (processes/phantom-scanner.ts); absent, POST /jobs/phantom-scan answers 503. */
+  phantomScanner?: { scan(): Promise<{ scanned: number; phantom: number; valid: number; errors: number; phantom_job_ids: string[] }> };
 }
 
 declare module 'fastify' {

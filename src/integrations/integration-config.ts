@@ -29,6 +29,8 @@ export interface IntegrationConfig {
   /** Bound of a replication creation, which provisions volumes inside the request. */
   createTimeoutMs: number;
   phantom: { noProgressHours: number; zeroProgressMinutes: number };
+  /** Seconds between two phantom scans (PHANTOM_SCAN_INTERVAL_SECONDS). */
+  phantomScanIntervalSeconds: number;
   /** The built-in simulator, used when no appliance is configured. */
   simulator: { jobDurationSeconds: number; failureRate: number };
 }
@@ -59,6 +61,7 @@ export function loadIntegrationConfig(env: NodeJS.ProcessEnv): IntegrationConfig
       noProgressHours: wholeNumber(env, 'PHANTOM_NO_PROGRESS_HOURS', 2, 1, 720),
       zeroProgressMinutes: wholeNumber(env, 'PHANTOM_ZERO_PROGRESS_MINUTES', 30, 1, 10080),
     },
+    phantomScanIntervalSeconds: wholeNumber(env, 'PHANTOM_SCAN_INTERVAL_SECONDS', 300, 10, 86400),
     simulator: {
       jobDurationSeconds: wholeNumber(env, 'SIMULATOR_JOB_DURATION_SECONDS', 60, 1, 86400),
       failureRate: fraction(env, 'SIMULATOR_FAILURE_RATE', 0.1),

@@ -17,8 +17,9 @@
  *   running jobs are polled every JOB_POLL_INTERVAL_SECONDS; a due retry is
  *   woken by a timer. Evaluations of all executions are serialised in this
  *   process, so the schedule and group limits hold across its executions.
- * - Not here yet: the phantom scan (rules 2-4) and the reconciliation of
- *   dispatches left unconfirmed (a crash, an OMA timeout): they are logged.
+ * - Elsewhere: the phantom scan (rules 1-4, phantom-scanner.ts). Not here yet:
+ *   the reconciliation of dispatches left unconfirmed (a crash, an OMA timeout):
+ *   they are logged and left requested, never called again blindly.
  */
 import { randomUUID } from 'node:crypto';
 import { concatMap, defer, type Subscription } from 'rxjs';

@@ -33,6 +33,7 @@ describe('integration configuration from the environment', () => {
       requestTimeoutMs: 10000,
       createTimeoutMs: 120000,
       phantom: { noProgressHours: 2, zeroProgressMinutes: 30 },
+      phantomScanIntervalSeconds: 300,
       simulator: { jobDurationSeconds: 60, failureRate: 0.1 },
     });
   });
@@ -47,6 +48,7 @@ describe('integration configuration from the environment', () => {
       OMA_CREATE_TIMEOUT_MS: '90000',
       PHANTOM_NO_PROGRESS_HOURS: '3',
       PHANTOM_ZERO_PROGRESS_MINUTES: '45',
+      PHANTOM_SCAN_INTERVAL_SECONDS: '600',
       SIMULATOR_JOB_DURATION_SECONDS: '120',
       SIMULATOR_FAILURE_RATE: '0.25',
     });
@@ -55,6 +57,7 @@ describe('integration configuration from the environment', () => {
     assert.equal(config.omaApiToken, 'oma-secret-token');
     assert.equal(config.omaOsseaConfigId, 7);
     assert.equal(config.omaTargetNetwork, 'replication-net');
+    assert.equal(config.phantomScanIntervalSeconds, 600);
     assert.deepEqual(config.vcenterCredentials, { 'vc1.example': { username: 'svc-repl', password: 'p@ss:word' } });
     assert.deepEqual(
       [config.jobPollIntervalSeconds, config.requestTimeoutMs, config.createTimeoutMs, config.phantom, config.simulator],
@@ -84,6 +87,8 @@ describe('integration configuration from the environment', () => {
       [{ OMA_CREATE_TIMEOUT_MS: '-5' }, 'OMA_CREATE_TIMEOUT_MS'],
       [{ PHANTOM_NO_PROGRESS_HOURS: '0' }, 'PHANTOM_NO_PROGRESS_HOURS'],
       [{ PHANTOM_ZERO_PROGRESS_MINUTES: 'x' }, 'PHANTOM_ZERO_PROGRESS_MINUTES'],
+      [{ PHANTOM_SCAN_INTERVAL_SECONDS: '0' }, 'PHANTOM_SCAN_INTERVAL_SECONDS'],
+      [{ PHANTOM_SCAN_INTERVAL_SECONDS: 'five' }, 'PHANTOM_SCAN_INTERVAL_SECONDS'],
       [{ SIMULATOR_JOB_DURATION_SECONDS: '0' }, 'SIMULATOR_JOB_DURATION_SECONDS'],
       [{ SIMULATOR_FAILURE_RATE: '1.5' }, 'SIMULATOR_FAILURE_RATE'],
       [{ SIMULATOR_FAILURE_RATE: '-0.1' }, 'SIMULATOR_FAILURE_RATE'],

@@ -2,13 +2,28 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { cancelExecution, recordJobStatus, type JobCommandDeps, type JobStatusReport } from '../../commands/execution-commands.js';
 import { ExecutionQueries, JobQueries, type JobFilter } from '../../queries/execution-queries.js';
-import { notFound } from '../api-error.js';
+import { ApiError, notFound } from '../api-error.js';
 import type { ApiDeps } from '../app.js';
 import { errorResponses, idParams } from '../schemas/common.js';
 import { cancelBody, jobIdParams, jobListQuery, jobStatusBody } from '../schemas/execution-schemas.js';
 import { answerWrite, commandContext } from '../write-flow.js';
 
 type IdParams = { id: string };
+
+/** POST /jobs/phantom-scan takes no fields: an empty body or `{}`. */
+const phantomScanBody = { type: 'object', additionalProperties: false, properties: {} } as const;
+
+const phantomScanAnswer = {
+  type: 'object',
+  required: ['scanned', 'phantom', 'valid', 'errors', 'phantom_job_ids'],
+  properties: {
+    scanned: { type: 'integer' },
+    phantom: { type: 'integer' },
+    valid: { type: 'integer' },
+    errors: { type: 'integer' },
+    phantom_job_ids: { type: 'array', items: { type: 'string' } },
+  },
+} as const;
 
 /** A POST whose every field is optional may come without a body: it reads as `{}`. */
 export async function bodyOptional(request: FastifyRequest): Promise<void> {
@@ -52,6 +67,31 @@ export async function registerExecutionRoutes(app: FastifyInstance, deps: ApiDep
     const { items, ...page } = await jobs.list(request.query);
     return { jobs: items, ...page };
   });
+
+  app.post(
+    '/jobs/phantom-scan',
+    {
+      config: { minRole: 'operator' },
+      schema: {
+        tags: ['Jobs'],
+        summary: 'Check every active job for phantoms now; each phantom is recorded as a failed attempt',
+        body: phantomScanBody,
+        response: { 200: phantomScanAnswer, ...errorResponses(503) },
+      },
+      preValidation: bodyOptional,
+    },
+    async () => {
+      if (!deps.phantomScanner) throw new ApiError('Unavailable', 'the phantom scanner is not running in this service');
+      const result = await deps.phantomScanner.scan();
+      return {
+        scanned: result.scanned,
+        phantom: result.phantom,
+        valid: result.valid,
+        errors: result.errors,
+        phantom_job_ids: result.phantom_job_ids,
+      };
+    },
+  );
 
   app.get<{ Params: IdParams }>('/jobs/:id', { schema: { tags: ['Jobs'], summary: 'Get a replication job', params: jobIdParams, response: errorResponses(404) } }, async (request) => {
     const view = await jobs.get(request.params.id);
