@@ -449,8 +449,17 @@ export class ExecutionManager {
     // Other executions change their slots only here (serialised) or by freeing them: read once per round.
     const others = await this.drivenStates();
     others.delete(id);
+    // Once a limit is found reached in this round, VMs already queued behind it wait
+    // for a freed slot instead of being evaluated again and again meanwhile; VMs not
+    // evaluated yet still are, so each is recorded as queued (or skipped) once.
+    let scheduleFull = false;
+    const fullGroups = new Set<string | null>();
     for (const vm of vms) {
       if (this.phase !== 'running') return;
+      if (vm.phase === 'queued' && (scheduleFull || fullGroups.has(vm.group_id))) continue;
+      // Let dispatches and polls already under way send and read their HTTP calls:
+      // a long round must not starve them into their timeouts.
+      await new Promise((resolve) => setImmediate(resolve));
       const dispatchId = randomUUID();
       const at = this.clock.now();
       const result = await decideExecution(
@@ -472,6 +481,9 @@ export class ExecutionManager {
           this.launchDispatch(id, result.state, event.data.vm_context_id, event.data.attempt);
         }
       }
+      const queued = queuedBy(result.state, vm.vm_context_id);
+      if (queued === 'max_concurrent') scheduleFull = true;
+      if (queued === 'group_concurrent') fullGroups.add(vm.group_id);
     }
   }
 
@@ -602,4 +614,13 @@ export class ExecutionManager {
 
 function dispatchKey(executionId: string, vmId: string, attempt: number): string {
   return `${executionId}/${vmId}/${attempt}`;
+}
+
+/** The limit a VM was just queued by in this state, if it is waiting in the queue. */
+function queuedBy(state: ExecutionState, vmId: string): 'max_concurrent' | 'group_concurrent' | null {
+  if (state.status === 'absent') return null;
+  const index = state.index.get(vmId);
+  const vm = index === undefined ? undefined : state.vms[index];
+  if (vm?.phase !== 'queued') return null;
+  return vm.conflict_type === 'max_concurrent' || vm.conflict_type === 'group_concurrent' ? vm.conflict_type : null;
 }
