@@ -11,7 +11,8 @@ import type { ReadModelDb } from './read-model-db.js';
 export type { ComparePositions } from './projection-working-set.js';
 
 /**
- * Applies the batch and returns the checkpoints that moved. Each projection only sees
+ * Applies the batch and returns the checkpoints that moved. `beforeWrite` runs after
+ * the fold, just before the write; when it rejects nothing is written. Each projection only sees
  * the events after its own checkpoint; one already past the whole batch is left alone.
  */
 export async function applyBatch(
@@ -20,8 +21,18 @@ export async function applyBatch(
   checkpoints: ReadonlyMap<string, Checkpoint>,
   events: readonly RecordedEvent[],
   comparePositions: ComparePositions,
+  beforeWrite?: () => Promise<void>,
 ): Promise<Map<string, Checkpoint>> {
   const workingSet = new ProjectionWorkingSet(db, projections, checkpoints, comparePositions);
   await workingSet.fold(events);
+  // Last word before the write (the runner's lease and checkpoint guard); a rejection writes nothing.
+  if (beforeWrite) {
+    try {
+      await beforeWrite();
+    } catch (error) {
+      workingSet.discard();
+      throw error;
+    }
+  }
   return workingSet.flush();
 }

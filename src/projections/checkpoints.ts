@@ -58,3 +58,12 @@ export async function resetProjections(db: ReadModelDb, targets: ReadonlyArray<{
     await db.knex(target.table).truncate();
   }
 }
+
+/** The projections whose stored checkpoint position differs from `expected` (another writer moved them). */
+export function movedCheckpoints(expected: ReadonlyMap<string, Checkpoint>, stored: ReadonlyMap<string, Checkpoint>): string[] {
+  const moved: string[] = [];
+  for (const [name, checkpoint] of expected) {
+    if ((stored.get(name)?.position ?? null) !== checkpoint.position) moved.push(name);
+  }
+  return moved;
+}

@@ -5,12 +5,20 @@
  * each event at once when idle, batching what arrives while a batch is written. Every batch goes through applyBatch: one transaction for the
  * rows and checkpoints of all projections. A failed batch is never skipped: the
  * runner logs it, waits (backoff) and starts again from the committed checkpoints.
+ *
+ * Several instances may share the stores: one at a time writes the read models, the
+ * holder of the projection lease (projection-lease.ts). The others stand by: they apply
+ * nothing, answer waitForPosition by polling projection_checkpoints while someone waits,
+ * and take over from the committed checkpoints when the lease lapses. Before every write
+ * the runner checks that it still holds the lease and that the stored checkpoints are
+ * those it started from; otherwise it writes nothing and re-syncs (or stands by).
  */
 import { BehaviorSubject, filter, firstValueFrom, map, of, timeout, type Subscription } from 'rxjs';
 import { batchWhileBusy } from './batch-while-busy.js';
 import type { EventStore, Position, RecordedEvent } from '../eventstore/event-store.js';
 import { applyBatch } from './apply-batch.js';
-import { loadCheckpoints, NO_CHECKPOINT, resetProjections, type Checkpoint } from './checkpoints.js';
+import { loadCheckpoints, movedCheckpoints, NO_CHECKPOINT, resetProjections, type Checkpoint } from './checkpoints.js';
+import { ProjectionLease, type ProjectionLeaseOptions } from './projection-lease.js';
 import type { RowProjection } from './projection.js';
 import { ProjectionWorkingSet } from './projection-working-set.js';
 import type { ReadModelDb } from './read-model-db.js';
@@ -36,9 +44,21 @@ export interface ProjectionRunnerOptions {
   retryInitialDelayMs?: number;
   retryMaxDelayMs?: number;
   logger?: ProjectionRunnerLogger;
+  /**
+   * The lease that lets one instance at a time write the read models (default: on,
+   * with the defaults of projection-lease.ts); false: this runner is the only writer.
+   */
+  lease?: ProjectionLeaseOptions | false;
+  /** While standing by, how often projection_checkpoints is read while someone waits for a position (ms, default 20). */
+  standbyPollIntervalMs?: number;
 }
 
-export type ProjectionState = 'catching_up' | 'live' | 'rebuilding' | 'stopped' | 'failed';
+export interface StopOptions {
+  /** Give the lease up so another instance takes over at once (default true); false: it lapses after its TTL. */
+  releaseLease?: boolean;
+}
+
+export type ProjectionState = 'catching_up' | 'live' | 'rebuilding' | 'stopped' | 'failed' | 'standby';
 
 export interface ProjectionStatus {
   projection: string;
@@ -66,7 +86,14 @@ export interface RebuildResult {
   seconds: number;
 }
 
-type RunnerState = 'stopped' | 'catching_up' | 'live' | 'failed';
+type RunnerState = 'stopped' | 'catching_up' | 'live' | 'failed' | 'standby';
+/** off: not started; active: holds the lease (or has none) and applies; standby: another instance writes. */
+type RunnerRole = 'off' | 'active' | 'standby';
+
+/** The lease is gone (or about to lapse): write nothing, stand by. */
+class LeaseLostError extends Error {}
+/** Another writer moved the checkpoints since they were loaded: write nothing, re-sync. */
+class CheckpointsMovedError extends Error {}
 
 const DEFAULTS = {
   batchSize: 500,
@@ -77,6 +104,7 @@ const DEFAULTS = {
   catchUpFlushIntervalMs: 5000,
   retryInitialDelayMs: 200,
   retryMaxDelayMs: 30_000,
+  standbyPollIntervalMs: 20,
 };
 
 /** Without a logger: errors to stderr, nothing else. */
@@ -117,6 +145,14 @@ export class ProjectionRunner {
   private retryTimer: NodeJS.Timeout | null = null;
   private retryDelayMs: number;
   private readonly comparePositions = (a: Position, b: Position) => this.store.comparePositions(a, b);
+  private readonly lease: ProjectionLease | null;
+  private role: RunnerRole = 'off';
+  private leaseTimer: NodeJS.Timeout | null = null;
+  private leaseTick: Promise<void> | null = null;
+  /** Callers of waitForPosition waiting now (a standby polls the checkpoints only for them). */
+  private waiters = 0;
+  private pollTimer: NodeJS.Timeout | null = null;
+  private readonly guardWrite = () => this.checkWriteAllowed();
 
   constructor(
     private readonly store: EventStore,
@@ -133,7 +169,9 @@ export class ProjectionRunner {
       catchUpFlushIntervalMs: options.catchUpFlushIntervalMs ?? DEFAULTS.catchUpFlushIntervalMs,
       retryInitialDelayMs: options.retryInitialDelayMs ?? DEFAULTS.retryInitialDelayMs,
       retryMaxDelayMs: options.retryMaxDelayMs ?? DEFAULTS.retryMaxDelayMs,
+      standbyPollIntervalMs: options.standbyPollIntervalMs ?? DEFAULTS.standbyPollIntervalMs,
     };
+    this.lease = options.lease === false ? null : new ProjectionLease(db, options.lease ?? {});
     this.logger = options.logger ?? defaultLogger;
     this.retryDelayMs = this.settings.retryInitialDelayMs;
     for (const projection of projections) this.checkpoints.set(projection.name, NO_CHECKPOINT);
@@ -147,11 +185,41 @@ export class ProjectionRunner {
   async start(): Promise<void> {
     if (this.state !== 'stopped' || this.rebuildInProgress) return;
     await this.reloadCheckpoints();
-    this.launch();
+    if (this.lease === null) {
+      this.role = 'active';
+      this.launch();
+      return;
+    }
+    const held = await this.lease.tryAcquire();
+    this.startLeaseTimer();
+    if (held) {
+      this.role = 'active';
+      this.launch();
+    } else {
+      this.role = 'standby';
+      this.state = 'standby';
+      this.logger.info({ holder: this.lease.holder }, 'another instance writes the read models; standing by');
+    }
   }
 
-  /** Stops following the log; resolves when the batch being written (if any) has committed. */
-  async stop(): Promise<void> {
+  /**
+   * Stops following the log; resolves when the batch being written (if any) has
+   * committed. Gives the lease up unless told not to.
+   */
+  async stop(options: StopOptions = {}): Promise<void> {
+    this.role = 'off';
+    this.stopLeaseTimer();
+    this.stopPolling();
+    await this.halt();
+    await this.leaseTick;
+    if (this.lease) {
+      if (options.releaseLease === false) this.lease.forget();
+      else await this.lease.release().catch((error: unknown) => this.logger.error({ err: error }, 'could not release the projection lease'));
+    }
+  }
+
+  /** Stops the work of this generation (live, catch-up, retry); the lease and its timer stay. */
+  private async halt(): Promise<void> {
     this.generation += 1;
     this.teardownLive();
     if (this.retryTimer) clearTimeout(this.retryTimer);
@@ -161,24 +229,42 @@ export class ProjectionRunner {
     this.state = 'stopped';
   }
 
+  /** This instance's name in the lease row (null without a lease). */
+  get leaseHolder(): string | null {
+    return this.lease?.holder ?? null;
+  }
+
+  /** Whether this runner writes the read models now (holds the lease, or has none). */
+  get isWriter(): boolean {
+    return this.role === 'active';
+  }
+
   /**
    * True as soon as every projection has applied `position`; false after timeoutMs.
-   * Cheap: watches the in-memory applied position, never the database.
+   * Cheap: watches the in-memory applied position; a standby refreshes it from
+   * projection_checkpoints every standbyPollIntervalMs while someone waits.
    */
   async waitForPosition(position: Position, timeoutMs: number): Promise<boolean> {
     const reached = (applied: Position | null) => applied !== null && this.store.comparePositions(applied, position) >= 0;
     if (reached(this.appliedPosition$.value)) return true;
     if (timeoutMs <= 0) return false;
-    return firstValueFrom(
-      this.appliedPosition$.pipe(
-        filter(reached),
-        map(() => true),
-        timeout({ first: timeoutMs, with: () => of(false) }),
-      ),
-    );
+    this.waiters += 1;
+    this.schedulePoll();
+    try {
+      return await firstValueFrom(
+        this.appliedPosition$.pipe(
+          filter(reached),
+          map(() => true),
+          timeout({ first: timeoutMs, with: () => of(false) }),
+        ),
+      );
+    } finally {
+      this.waiters -= 1;
+    }
   }
 
   async status(): Promise<ProjectionStatus[]> {
+    if (this.role === 'standby') await this.refreshStandbyCheckpoints().catch(() => undefined);
     let head: Position | null = null;
     try {
       head = await this.store.headPosition();
@@ -207,11 +293,19 @@ export class ProjectionRunner {
   async rebuild(options: RebuildOptions = {}): Promise<RebuildResult> {
     if (this.rebuildInProgress) throw new Error('a rebuild is already running');
     const targets = this.selectProjections(options.projections);
+    if (this.lease && !(await this.lease.tryAcquire())) {
+      throw new Error('another instance holds the projection lease and writes the read models: rebuild there');
+    }
     this.rebuildInProgress = true;
     const wasRunning = this.state !== 'stopped';
+    const ownLeaseTimer = this.lease !== null && this.leaseTimer === null;
     const startedAt = performance.now();
     try {
-      await this.stop();
+      await this.halt();
+      this.role = 'active';
+      this.stopPolling();
+      // Renewed throughout a long replay, also when the runner was not started (a CLI rebuild).
+      if (ownLeaseTimer) this.startLeaseTimer();
       for (const target of targets) this.rebuilding.add(target.name);
       this.lastError = null;
       await resetProjections(this.db, targets);
@@ -233,8 +327,15 @@ export class ProjectionRunner {
       this.rebuilding.clear();
       this.rebuildInProgress = false;
       this.state = 'stopped';
+      if (ownLeaseTimer) {
+        this.stopLeaseTimer();
+        await this.leaseTick;
+        await this.lease?.release().catch(() => undefined);
+      }
+      if (!wasRunning) this.role = 'off';
       // Resume even after a failure: the retry loop goes on from the committed checkpoints.
-      if (wasRunning) this.launch();
+      else if (this.lease === null || this.lease.isHeld()) this.launch();
+      else this.enterStandby();
     }
   }
 
@@ -253,6 +354,7 @@ export class ProjectionRunner {
 
   /** Catch up, then follow live; a failure anywhere goes to onFailure. */
   private launch(): void {
+    this.role = 'active';
     const generation = ++this.generation;
     this.state = 'catching_up';
     this.catchUpLoop = this.catchUp(generation)
@@ -296,8 +398,30 @@ export class ProjectionRunner {
   }
 
   private async flushAndPublish(workingSet: ProjectionWorkingSet): Promise<void> {
+    try {
+      await this.checkWriteAllowed();
+    } catch (error) {
+      workingSet.discard();
+      throw error;
+    }
     const committed = await workingSet.flush();
     this.recordCommitted(committed);
+  }
+
+  /**
+   * The guard before every write: this instance still holds the lease (with a margin
+   * for the write itself), and the stored checkpoints are still those this runner
+   * folded from (else another writer has been at work).
+   */
+  private async checkWriteAllowed(): Promise<void> {
+    if (this.lease && !this.lease.isHeld((this.lease.ttlMs - this.lease.renewIntervalMs) / 2)) {
+      throw new LeaseLostError('the projection lease is lost or about to lapse; standing by');
+    }
+    const stored = await loadCheckpoints(this.db.knex, this.projections.map((projection) => projection.name));
+    const moved = movedCheckpoints(this.checkpoints, stored);
+    if (moved.length > 0) {
+      throw new CheckpointsMovedError(`another writer moved the checkpoints of ${moved.join(', ')}; re-syncing from the checkpoints`);
+    }
   }
 
   /** Only after a commit: in-memory checkpoints never run ahead of the database. */
@@ -334,7 +458,7 @@ export class ProjectionRunner {
 
   private applyAndPublish(events: readonly RecordedEvent[]): Promise<void> {
     const applying = (async () => {
-      this.recordCommitted(await applyBatch(this.db, this.projections, this.checkpoints, events, this.comparePositions));
+      this.recordCommitted(await applyBatch(this.db, this.projections, this.checkpoints, events, this.comparePositions, this.guardWrite));
     })();
     this.batchInFlight = applying.catch(() => undefined);
     return applying;
@@ -342,6 +466,10 @@ export class ProjectionRunner {
 
   private onFailure(error: unknown, generation: number): void {
     if (generation !== this.generation) return; // stopped or restarted meanwhile
+    if (error instanceof LeaseLostError && !this.rebuildInProgress) {
+      void this.becomeStandby(error.message);
+      return;
+    }
     this.teardownLive();
     this.state = 'failed';
     this.lastError = errorMessage(error);
@@ -355,11 +483,111 @@ export class ProjectionRunner {
         .then(() => this.reloadCheckpoints())
         .then(
           () => {
-            if (generation === this.generation) this.launch();
+            if (generation === this.generation && this.role === 'active') this.launch();
           },
           (reloadError: unknown) => this.onFailure(reloadError, generation),
         );
     }, delayMs);
+  }
+
+  private startLeaseTimer(): void {
+    if (this.lease === null || this.leaseTimer !== null) return;
+    this.leaseTimer = setInterval(() => {
+      if (this.leaseTick !== null) return; // the previous one is still at work
+      this.leaseTick = this.onLeaseTick().finally(() => {
+        this.leaseTick = null;
+      });
+    }, this.lease.renewIntervalMs);
+    this.leaseTimer.unref();
+  }
+
+  private stopLeaseTimer(): void {
+    if (this.leaseTimer) clearInterval(this.leaseTimer);
+    this.leaseTimer = null;
+  }
+
+  /** Renews the lease (holder) or tries to take it (standby), and changes role accordingly. */
+  private async onLeaseTick(): Promise<void> {
+    const lease = this.lease;
+    if (lease === null) return;
+    let held: boolean;
+    try {
+      held = await lease.tryAcquire();
+    } catch (error) {
+      // Keep writing while the lease surely lasts; the guard stops writes before it lapses.
+      this.logger.error({ err: error }, 'could not renew the projection lease');
+      held = lease.isHeld();
+    }
+    if (this.rebuildInProgress) return; // the rebuild's writes are guarded
+    if (held && this.role === 'standby') await this.becomeActive();
+    else if (!held && this.role === 'active') await this.becomeStandby('the projection lease was lost');
+  }
+
+  private async becomeActive(): Promise<void> {
+    this.role = 'active';
+    this.stopPolling();
+    const generation = this.generation;
+    try {
+      await this.reloadCheckpoints();
+    } catch (error) {
+      if (this.role === 'active') this.onFailure(error, generation);
+      return;
+    }
+    if (this.role !== 'active' || generation !== this.generation) return;
+    this.logger.info({ holder: this.lease?.holder }, 'projection lease acquired; applying the log from the checkpoints');
+    this.launch();
+  }
+
+  /** Stops applying at once; what is being written is refused by the guard. */
+  private async becomeStandby(reason: string): Promise<void> {
+    if (this.role !== 'active') return;
+    this.lease?.forget();
+    this.logger.info({ holder: this.lease?.holder, reason }, 'projection lease lost; standing by');
+    this.role = 'standby';
+    this.generation += 1;
+    this.teardownLive();
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = null;
+    this.state = 'standby';
+    await this.catchUpLoop;
+    await this.batchInFlight;
+    if (this.role !== 'standby') return;
+    this.enterStandby();
+  }
+
+  private enterStandby(): void {
+    this.role = 'standby';
+    this.state = 'standby';
+    this.lastError = null;
+    void this.refreshStandbyCheckpoints().catch(() => undefined);
+    this.schedulePoll();
+  }
+
+  /** A standby's view of how far the holder has applied (only while still standing by). */
+  private async refreshStandbyCheckpoints(): Promise<void> {
+    const names = this.projections.map((projection) => projection.name);
+    const checkpoints = await loadCheckpoints(this.db.knex, names);
+    if (this.role !== 'standby') return; // took over meanwhile: its own reload counts
+    this.checkpoints = checkpoints;
+    this.publishAppliedPosition();
+  }
+
+  /** While standing by and someone waits for a position: read the checkpoints every standbyPollIntervalMs. */
+  private schedulePoll(): void {
+    if (this.pollTimer !== null || this.role !== 'standby' || this.waiters === 0) return;
+    this.pollTimer = setTimeout(() => {
+      void this.refreshStandbyCheckpoints()
+        .catch(() => undefined)
+        .finally(() => {
+          this.pollTimer = null;
+          this.schedulePoll();
+        });
+    }, this.settings.standbyPollIntervalMs);
+  }
+
+  private stopPolling(): void {
+    if (this.pollTimer) clearTimeout(this.pollTimer);
+    this.pollTimer = null;
   }
 
   private lowestCheckpoint(): Position | null {
