@@ -6,6 +6,7 @@
 import type { Knex } from 'knex';
 import { decodeRow, encodeRow, type Row } from './row-codec.js';
 import type { RowChange, RowStore, RowStoreTransaction } from './row-store.js';
+import { withPoolConnection } from './pool-connection.js';
 import { chunk, groupByColumns, quoteIdentifier } from './statement-parts.js';
 
 /** Rows per INSERT: ~2,000 rows of ~30 columns stays far below max_allowed_packet (16 MB). */
@@ -57,14 +58,8 @@ class MariaDbRowStoreTransaction implements RowStoreTransaction {
 export class MariaDbRowStore implements RowStore {
   constructor(private readonly knex: Knex) {}
 
-  private async withConnection<T>(work: (connection: MySqlConnection) => Promise<T>): Promise<T> {
-    // knex types pool connections as any; for client 'mysql2' it is a mysql2 Connection.
-    const connection = (await this.knex.client.acquireConnection()) as MySqlConnection;
-    try {
-      return await work(connection);
-    } finally {
-      await this.knex.client.releaseConnection(connection);
-    }
+  private withConnection<T>(work: (connection: MySqlConnection) => Promise<T>): Promise<T> {
+    return withPoolConnection<MySqlConnection, T>(this.knex, work);
   }
 
   loadRows(table: string, keyColumn: string, keys: readonly string[]): Promise<Map<string, Row>> {

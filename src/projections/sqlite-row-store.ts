@@ -8,6 +8,7 @@ import type { Database, Statement } from 'better-sqlite3';
 import type { Knex } from 'knex';
 import type { Row, RowValue } from './row-codec.js';
 import type { RowChange, RowStore, RowStoreTransaction } from './row-store.js';
+import { withPoolConnection } from './pool-connection.js';
 import { chunk, groupByColumns, quoteIdentifier } from './statement-parts.js';
 
 /** Keys per lookup statement; shorter chunks are padded by repeating a key (IN ignores repeats). */
@@ -133,14 +134,8 @@ class SqliteRowStoreTransaction implements RowStoreTransaction {
 export class SqliteRowStore implements RowStore {
   constructor(private readonly knex: Knex) {}
 
-  private async withConnection<T>(work: (connection: Database) => Promise<T>): Promise<T> {
-    // knex types pool connections as any; for client 'better-sqlite3' it is a Database.
-    const connection = (await this.knex.client.acquireConnection()) as Database;
-    try {
-      return await work(connection);
-    } finally {
-      await this.knex.client.releaseConnection(connection);
-    }
+  private withConnection<T>(work: (connection: Database) => Promise<T>): Promise<T> {
+    return withPoolConnection<Database, T>(this.knex, work);
   }
 
   loadRows(table: string, keyColumn: string, keys: readonly string[]): Promise<Map<string, Row>> {
