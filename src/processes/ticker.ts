@@ -21,7 +21,8 @@
 import { Subject, type Observable, type Subscription } from 'rxjs';
 import type { Clock } from '../clock.js';
 import { primeScheduleState, recordCatchUp, recordDue, tickerContext, type TickResult } from '../commands/tick-commands.js';
-import { jitterOffsetSeconds, nextDueInstant } from '../domain/cron.js';
+import { jitterOffsetSeconds } from '../domain/cron.js';
+import { firstDueInstantAfter } from '../domain/due-instant-memo.js';
 import type { DueTrigger, MissedRunsReason, ScheduleEvent } from '../domain/events.js';
 import { dueFloor, scheduleDecider, type ScheduleState } from '../domain/schedule.js';
 import type { EventStore, Position, RecordedEvent } from '../eventstore/event-store.js';
@@ -86,8 +87,6 @@ export type TickerMetric =
 const SCHEDULE_STREAM_PREFIX = 'schedule-';
 const SCHEDULE_EVENT_TYPES = new Set<string>(['ScheduleCreated', 'ScheduleUpdated', 'ScheduleEnabled', 'ScheduleDisabled', 'ScheduleDeleted', 'ExecutionDue', 'RunsMissed']);
 const MAX_RETRY_DELAY_MS = 30_000;
-/** Next-instant answers kept: the schedules of a :00 herd share a few expressions and the same last instant. */
-const NEXT_MEMO_SIZE = 4096;
 
 /** What the ticker knows of one schedule. */
 interface Tracked {
@@ -130,7 +129,6 @@ export class Ticker {
   private readonly inFlight = new Set<Promise<void>>();
   private readonly metricsSubject = new Subject<TickerMetric>();
   private readonly idleWaiters = new Set<() => void>();
-  private readonly nextMemo = new Map<string, number | null>();
 
   private phase: Phase = 'new';
   private planning = false;
@@ -315,21 +313,14 @@ export class Ticker {
     return { due, fire: due + jitterOffsetSeconds(tracked.id, new Date(due), jitter_seconds) * 1000 };
   }
 
-  /** nextDueInstant, remembered per (expression, zone, after). */
+  /** The next due instant (memoised: the schedules of a :00 herd share a few expressions). */
   private nextInstant(expression: string, timezone: string, after: number, scheduleId: string): number | null {
-    const key = `${expression}\u0000${timezone}\u0000${after}`;
-    const known = this.nextMemo.get(key);
-    if (known !== undefined) return known;
-    let next: number | null;
     try {
-      next = nextDueInstant(expression, timezone, new Date(after))?.getTime() ?? null;
+      return firstDueInstantAfter(expression, timezone, new Date(after))?.getTime() ?? null;
     } catch (error) {
       this.logger.warn({ err: error, schedule_id: scheduleId, cron_expression: expression, timezone }, 'ticker: cannot compute the next due instant');
       return null;
     }
-    if (this.nextMemo.size >= NEXT_MEMO_SIZE) this.nextMemo.clear();
-    this.nextMemo.set(key, next);
-    return next;
   }
 
   private plan(tracked: Tracked): void {

@@ -4,7 +4,7 @@ import { SCHEDULE_DEFAULTS } from '../domain/schedule-fields.js';
 import { applyChanges, eventTime, readColumns, stringData, type ColumnKinds } from './event-data.js';
 import type { Row, RowProjection } from './projection.js';
 import { flag } from './row-codec.js';
-import { firstDueInstantAfter } from './next-run-memo.js';
+import { firstDueInstantAfter } from '../domain/due-instant-memo.js';
 
 /** The user-settable columns other than `enabled` (which has events of its own). */
 const SETTING_COLUMNS: ColumnKinds = {

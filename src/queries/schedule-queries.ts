@@ -1,6 +1,7 @@
 /** Reads of the replication_schedules read model, shaped as the API answers. */
 import type { Knex } from 'knex';
-import { localWallTime, nextDueInstants } from '../domain/cron.js';
+import { localWallTime } from '../domain/cron.js';
+import { dueInstantsAfter } from '../domain/due-instant-memo.js';
 import type { ScheduleReferences } from '../domain/schedule.js';
 import { pageOf, type Page } from './paging.js';
 import { bool, int, iso, isoOrNull, textOrNull, type Row } from './row-values.js';
@@ -36,27 +37,11 @@ export interface ScheduleView {
   created_by: string;
 }
 
-/**
- * Computed runs per (cron, zone): they stay the answer for any `now` before the
- * first of them, so most reads compute nothing.
- */
-const runsCache = new Map<string, { runs: NextRun[]; firstAt: number }>();
-const RUNS_CACHE_LIMIT = 10_000;
-const RUNS_COMPUTED = 5;
-
 /** The next due instants of a cron schedule after `now`; none for chain or disabled schedules. */
 export function upcomingRuns(schedule: Pick<ScheduleView, 'schedule_type' | 'cron_expression' | 'timezone' | 'enabled'>, now: Date, count: number): NextRun[] {
   if (schedule.schedule_type !== 'cron' || !schedule.cron_expression || !schedule.enabled) return [];
-  const key = `${schedule.timezone} ${schedule.cron_expression}`;
-  const cached = runsCache.get(key);
-  if (cached && count <= cached.runs.length && now.getTime() < cached.firstAt) return cached.runs.slice(0, count);
   const timezone = schedule.timezone;
-  const runs = nextDueInstants(schedule.cron_expression, timezone, now, Math.max(count, RUNS_COMPUTED)).map((at) => ({ at: at.toISOString(), local_time: localWallTime(at, timezone) }));
-  if (runs.length > 0) {
-    if (runsCache.size >= RUNS_CACHE_LIMIT) runsCache.clear();
-    runsCache.set(key, { runs, firstAt: Date.parse(runs[0]!.at) });
-  }
-  return runs.slice(0, count);
+  return dueInstantsAfter(schedule.cron_expression, timezone, now, count).map((at) => ({ at: at.toISOString(), local_time: localWallTime(at, timezone) }));
 }
 
 export function toScheduleView(row: Row, now: Date): ScheduleView {

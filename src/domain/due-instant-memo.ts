@@ -1,12 +1,13 @@
 /**
- * The first due instant after a time, memoised for replay speed. Evaluating cron for
+ * Due instants after a time, memoised: the one cache in front of nextDueInstants for
+ * the projections (replay speed), the ticker and the API's next runs. Evaluating cron for
  * every schedule event of a long log costs more than the rest of that event's work,
  * while a log holds few distinct (expression, timezone) pairs and its times move
  * forward. So per pair a window of consecutive due instants is kept: every due
  * instant in (from, last] is in it, hence for `from <= after < last` the first one
  * after `after` is in it too. The answer is exactly nextDueInstants' (a memo only).
  */
-import { nextDueInstants } from '../domain/cron.js';
+import { nextDueInstants } from './cron.js';
 
 /** Due instants computed per window. */
 const WINDOW_SIZE = 32;
@@ -39,19 +40,26 @@ function firstIndexAfter(instants: readonly number[], after: number): number {
  * when there is none. Throws as nextDueInstants does on an invalid expression or zone.
  */
 export function firstDueInstantAfter(expression: string, timezone: string, after: Date): Date | null {
+  return dueInstantsAfter(expression, timezone, after, 1)[0] ?? null;
+}
+
+/**
+ * The next `count` due instants of `expression` in `timezone` strictly after `after`
+ * (fewer when the expression has no more). Throws as nextDueInstants does.
+ */
+export function dueInstantsAfter(expression: string, timezone: string, after: Date, count: number): Date[] {
   const pair = `${timezone}\u0000${expression}`;
   const afterMs = after.getTime();
   const window = windows.get(pair);
   if (window && afterMs >= window.from) {
-    const last = window.instants[window.instants.length - 1];
-    if (last !== undefined && afterMs < last) {
-      const next = window.instants[firstIndexAfter(window.instants, afterMs)];
-      if (next !== undefined) return new Date(next);
+    const start = firstIndexAfter(window.instants, afterMs);
+    // Only instants before the window's last are known to have no unseen one between them.
+    if (start + count <= window.instants.length && start < window.instants.length) {
+      return window.instants.slice(start, start + count).map((instant) => new Date(instant));
     }
   }
-  const instants = nextDueInstants(expression, timezone, after, WINDOW_SIZE).map((instant) => instant.getTime());
+  const instants = nextDueInstants(expression, timezone, after, Math.max(WINDOW_SIZE, count)).map((instant) => instant.getTime());
   if (windows.size >= MAX_PAIRS) windows.clear();
   windows.set(pair, { from: afterMs, instants });
-  const first = instants[0];
-  return first === undefined ? null : new Date(first);
+  return instants.slice(0, count).map((instant) => new Date(instant));
 }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { nextDueInstants } from '../../src/domain/cron.js';
-import { firstDueInstantAfter } from '../../src/projections/next-run-memo.js';
+import { firstDueInstantAfter } from '../../src/domain/due-instant-memo.js';
 
 /** Deterministic pseudo-random instants in [start, start + spanMs). */
 function* instants(seed: number, start: number, spanMs: number, count: number): Generator<Date> {
@@ -43,5 +43,23 @@ describe('next-run memo', () => {
 
   it('throws on an invalid expression, like nextDueInstants', () => {
     assert.throws(() => firstDueInstantAfter('not cron', 'UTC', new Date(start)));
+  });
+});
+
+describe('dueInstantsAfter', () => {
+  it('answers exactly what nextDueInstants answers, for any count, across DST', async () => {
+    const { dueInstantsAfter } = await import('../../src/domain/due-instant-memo.js');
+    for (const [expression, zone] of [['*/30 * * * *', 'Europe/London'], ['30 1 * * *', 'Europe/London'], ['0 9 * * 1-5', 'America/New_York']] as const) {
+      for (let hour = 0; hour < 72; hour += 7) {
+        const after = new Date(Date.parse('2026-10-23T00:00:00Z') + hour * 3_600_000);
+        for (const count of [1, 5, 40]) {
+          assert.deepEqual(
+            dueInstantsAfter(expression, zone, after, count).map((d) => d.toISOString()),
+            nextDueInstants(expression, zone, after, count).map((d) => d.toISOString()),
+            `${expression} ${zone} after ${after.toISOString()} x${count}`,
+          );
+        }
+      }
+    }
   });
 });
