@@ -66,6 +66,21 @@ export type VmSkipped = Event<'VmSkipped', { vm_context_id: string; conflict_typ
 export type VmQueued = Event<'VmQueued', { vm_context_id: string; conflict_type: QueueConflictType; reason: string; at: string }>;
 /** The decision to call the OMA, appended with an expected revision before the call. */
 export type JobRequested = Event<'JobRequested', { vm_context_id: string; attempt: number; dispatch_id: string; at: string }>;
+/**
+ * The OMA call of a dispatch is about to be made (discovery succeeded), appended
+ * with an expected revision right before the POST. Without it a crash or a
+ * timeout proves the call was never made; with it the job may exist, so the
+ * dispatch is reconciled by sending the same request again under the same
+ * Idempotency-Key (the dispatch id). `reconciliation`: 0 for the first sender,
+ * else the number of the reconciliation (DispatchReconciling) that sent it.
+ */
+export type DispatchSent = Event<'DispatchSent', { vm_context_id: string; attempt: number; dispatch_id: string; reconciliation: number; at: string }>;
+/**
+ * One instance claims the next reconciliation of a dispatch left without an
+ * answer (a crash, a creation timeout): appended with an expected revision, so
+ * only the instance whose append wins reconciles. Numbered from 1.
+ */
+export type DispatchReconciling = Event<'DispatchReconciling', { vm_context_id: string; attempt: number; dispatch_id: string; reconciliation: number; at: string }>;
 export type JobStarted = Event<'JobStarted', { vm_context_id: string; attempt: number; job_id: string; status: string; progress_percent: number; at: string }>;
 export type JobStatusChanged = Event<'JobStatusChanged', { vm_context_id: string; job_id: string; status: string; progress_percent: number; at: string }>;
 export type JobCompleted = Event<'JobCompleted', { vm_context_id: string; job_id: string; attempt: number; at: string }>;
@@ -108,6 +123,8 @@ export type ExecutionEvent =
   | VmSkipped
   | VmQueued
   | JobRequested
+  | DispatchSent
+  | DispatchReconciling
   | JobStarted
   | JobStatusChanged
   | JobCompleted
@@ -124,6 +141,8 @@ export const EXECUTION_EVENT_TYPES: readonly ExecutionEvent['type'][] = [
   'VmSkipped',
   'VmQueued',
   'JobRequested',
+  'DispatchSent',
+  'DispatchReconciling',
   'JobStarted',
   'JobStatusChanged',
   'JobCompleted',

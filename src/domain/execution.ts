@@ -13,6 +13,14 @@
  * Per VM the phases are
  *   pending -> queued <-> (evaluated again) -> requested -> running
  *           -> completed | failed | skipped | cancelled, or -> waiting_retry -> (evaluated again).
+ *
+ * A dispatch (phase requested) is never called twice blindly: DispatchSent is
+ * appended right before the OMA call, so without it the call was never made;
+ * with it and no answer (a crash, a creation timeout) the dispatch is
+ * reconciled: an instance claims each reconciliation (DispatchReconciling, with
+ * an expected revision) once the dispatch has been quiet longer than its work
+ * can take, and sends the same request under the same Idempotency-Key. After
+ * max_reconciliations claims without an answer the attempt fails.
  */
 import { DomainError, type Decider } from './decider.js';
 import { firstConflict, type ConflictType, type SkipConflictType, type VmCheckFacts } from './conflict-checks.js';
@@ -61,6 +69,19 @@ export interface JobInFlight {
   updated_at: string;
 }
 
+/** A dispatch decided (JobRequested) and not answered yet. */
+export interface DispatchInFlight {
+  attempt: number;
+  dispatch_id: string;
+  requested_at: string;
+  /** DispatchSent: the OMA call was (about to be) made; null: it never was. */
+  sent_at: string | null;
+  /** Reconciliations claimed so far (DispatchReconciling). */
+  reconciliations: number;
+  /** The latest of requested_at, sent_at and the last claim: the dispatch is quiet since. */
+  last_activity_at: string;
+}
+
 export interface VmRun extends PlanEntry {
   phase: VmPhase;
   /** The check that skipped or queued the VM (the last one). */
@@ -72,7 +93,7 @@ export interface VmRun extends PlanEntry {
   /** Every job created for the VM, oldest first. */
   job_ids: string[];
   /** The open dispatch (phase requested). */
-  dispatch: { attempt: number; dispatch_id: string; requested_at: string } | null;
+  dispatch: DispatchInFlight | null;
   /** The job in flight (phase running). */
   job: JobInFlight | null;
   retry_at: string | null;
@@ -162,6 +183,50 @@ export type RecordDispatchResult = CommandMeta & {
   result: DispatchResult;
 };
 
+/**
+ * Records that the OMA call of a dispatch is about to be made (DispatchSent).
+ * Granted to the first sender (reconciliation 0) or to the holder of the latest
+ * reconciliation claim, and only once: a refusal (Conflict) means another
+ * instance holds the dispatch, so the caller must not call.
+ */
+export type SendDispatch = CommandMeta & {
+  type: 'SendDispatch';
+  execution_id: string;
+  vm_context_id: string;
+  attempt: number;
+  dispatch_id: string;
+  /** 0: the instance whose JobRequested won; n: the instance that claimed reconciliation n. */
+  reconciliation: number;
+};
+
+/** How long a dispatch may stay unanswered before it is reconciled, and how often. */
+export interface ReconciliationPolicy {
+  /** A dispatch not sent yet: how long its discovery may take before another takes it over (a claim stops the holder from sending). */
+  unsent_grace_ms: number;
+  /** A sent dispatch: the creation timeout and a margin (the sender's call has surely ended by then). */
+  sent_grace_ms: number;
+  /** Added before the second reconciliation, doubled before each further one (capped at an hour). */
+  backoff_ms: number;
+  /** Reconciliations claimed without an answer before the attempt fails. */
+  max_reconciliations: number;
+}
+
+/**
+ * Claims the next reconciliation of a dispatch left unanswered
+ * (DispatchReconciling), once it has been quiet long enough; the claimant then
+ * reconciles it. Nothing when the dispatch was answered meanwhile or is not due
+ * (so of two instances racing, only the one whose append wins reconciles).
+ * When max_reconciliations are used up: the attempt fails (JobFailed).
+ */
+export type ReconcileDispatch = CommandMeta & {
+  type: 'ReconcileDispatch';
+  execution_id: string;
+  vm_context_id: string;
+  attempt: number;
+  dispatch_id: string;
+  policy: ReconciliationPolicy;
+};
+
 export type RecordJobStatus = CommandMeta & {
   type: 'RecordJobStatus';
   execution_id: string;
@@ -188,6 +253,8 @@ export type ExecutionCommand =
   | StartExecution
   | EvaluateVm
   | RecordDispatchResult
+  | SendDispatch
+  | ReconcileDispatch
   | RecordJobStatus
   | RecordPhantom
   | CancelExecution;
@@ -550,6 +617,62 @@ function recordDispatchResult(command: RecordDispatchResult, state: ExecutionRec
   return withEnding(state, events, at);
 }
 
+/** The VM's open dispatch when it is the one the command names; null otherwise. */
+function openDispatchOf(vm: VmRun, attempt: number, dispatchId: string): DispatchInFlight | null {
+  const d = vm.dispatch;
+  return vm.phase === 'requested' && d !== null && d.attempt === attempt && d.dispatch_id === dispatchId ? d : null;
+}
+
+function sendDispatch(command: SendDispatch, state: ExecutionRecord): ExecutionEvent[] {
+  const vm = vmOf(state, command.vm_context_id);
+  const d = openDispatchOf(vm, command.attempt, command.dispatch_id);
+  if (d === null) throw new DomainError('Conflict', `VM ${vm.vm_context_id} has no open dispatch ${command.dispatch_id} (attempt ${command.attempt})`);
+  if (d.sent_at !== null) throw new DomainError('Conflict', `dispatch ${d.dispatch_id} was sent already at ${d.sent_at}`);
+  if (d.reconciliations !== command.reconciliation) {
+    throw new DomainError('Conflict', `dispatch ${d.dispatch_id} is held by reconciliation ${d.reconciliations}, not ${command.reconciliation}`);
+  }
+  return [
+    {
+      type: 'DispatchSent',
+      data: { vm_context_id: vm.vm_context_id, attempt: d.attempt, dispatch_id: d.dispatch_id, reconciliation: d.reconciliations, at: command.at },
+    },
+  ];
+}
+
+function checkPolicy(policy: ReconciliationPolicy): void {
+  const p = new Problems();
+  for (const field of ['unsent_grace_ms', 'sent_grace_ms', 'backoff_ms'] as const) {
+    const value = policy[field];
+    if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) p.add(`/policy/${field}`, 'must be a number of milliseconds >= 0');
+  }
+  if (!Number.isInteger(policy.max_reconciliations) || policy.max_reconciliations < 1) p.add('/policy/max_reconciliations', 'must be a whole number >= 1');
+  p.throwIfAny('reconciliation policy');
+}
+
+function reconcileDispatch(command: ReconcileDispatch, state: ExecutionRecord): ExecutionEvent[] {
+  checkPolicy(command.policy);
+  const vm = vmOf(state, command.vm_context_id);
+  const d = openDispatchOf(vm, command.attempt, command.dispatch_id);
+  if (d === null) return []; // answered meanwhile
+  if (toMs(command.at) < toMs(reconciliationDueAt(d, command.policy))) return []; // its sender may still be at work
+  if (d.reconciliations >= command.policy.max_reconciliations) {
+    const what = d.sent_at === null ? 'dispatch not sent' : 'creation unconfirmed';
+    const events = failureEvents(
+      state,
+      vm,
+      { job_id: null, attempt: d.attempt, error_message: `${what} after ${d.reconciliations} reconciliations`, phantom_reason: null, job_status: null },
+      command.at,
+    );
+    return withEnding(state, events, command.at);
+  }
+  return [
+    {
+      type: 'DispatchReconciling',
+      data: { vm_context_id: vm.vm_context_id, attempt: d.attempt, dispatch_id: d.dispatch_id, reconciliation: d.reconciliations + 1, at: command.at },
+    },
+  ];
+}
+
 function recordJobStatus(command: RecordJobStatus, state: ExecutionRecord): ExecutionEvent[] {
   const p = new Problems();
   checkStatus(p, command.status);
@@ -595,6 +718,10 @@ function decide(command: ExecutionCommand, state: ExecutionState): ExecutionEven
       return evaluateVm(command, current);
     case 'RecordDispatchResult':
       return recordDispatchResult(command, current);
+    case 'SendDispatch':
+      return sendDispatch(command, current);
+    case 'ReconcileDispatch':
+      return reconcileDispatch(command, current);
     case 'RecordJobStatus':
       return recordJobStatus(command, current);
     case 'RecordPhantom':
@@ -685,9 +812,28 @@ function evolve(state: ExecutionState, event: ExecutionEvent): ExecutionState {
         conflict_type: null,
         reason: null,
         attempts: event.data.attempt,
-        dispatch: { attempt: event.data.attempt, dispatch_id: event.data.dispatch_id, requested_at: event.data.at },
+        dispatch: {
+          attempt: event.data.attempt,
+          dispatch_id: event.data.dispatch_id,
+          requested_at: event.data.at,
+          sent_at: null,
+          reconciliations: 0,
+          last_activity_at: event.data.at,
+        },
         retry_at: null,
       }));
+    case 'DispatchSent': {
+      const d = event.data;
+      return updateVm(state, d.vm_context_id, (vm) =>
+        vm.dispatch?.dispatch_id === d.dispatch_id ? { ...vm, dispatch: { ...vm.dispatch, sent_at: d.at, last_activity_at: d.at } } : vm,
+      );
+    }
+    case 'DispatchReconciling': {
+      const d = event.data;
+      return updateVm(state, d.vm_context_id, (vm) =>
+        vm.dispatch?.dispatch_id === d.dispatch_id ? { ...vm, dispatch: { ...vm.dispatch, reconciliations: d.reconciliation, last_activity_at: d.at } } : vm,
+      );
+    }
     case 'JobStarted': {
       const d = event.data;
       const next = updateVm(state, d.vm_context_id, (vm) => ({
@@ -775,23 +921,34 @@ export function inFlightJobs(state: ExecutionState): InFlightJob[] {
     .map((vm) => ({ ...(vm.job as JobInFlight), vm_context_id: vm.vm_context_id, vm_name: vm.vm_name, group_id: vm.group_id }));
 }
 
-export interface OpenDispatch {
+export interface OpenDispatch extends DispatchInFlight {
   vm_context_id: string;
   vm_name: string;
-  attempt: number;
-  dispatch_id: string;
-  requested_at: string;
 }
 
 /**
- * Dispatches decided (JobRequested) with no result recorded: after a crash
- * these are reconciled by reading the VM's jobs from the OMA, never called again blindly.
+ * Dispatches decided (JobRequested) with no result recorded: after a crash or a
+ * creation timeout these are reconciled (ReconcileDispatch), never called again blindly.
  */
 export function requestedButUnconfirmed(state: ExecutionState): OpenDispatch[] {
   if (state.status === 'absent') return [];
   return state.vms
     .filter((vm) => vm.phase === 'requested' && vm.dispatch !== null)
-    .map((vm) => ({ vm_context_id: vm.vm_context_id, vm_name: vm.vm_name, ...(vm.dispatch as NonNullable<VmRun['dispatch']>) }));
+    .map((vm) => ({ vm_context_id: vm.vm_context_id, vm_name: vm.vm_name, ...(vm.dispatch as DispatchInFlight) }));
+}
+
+const MAX_RECONCILIATION_BACKOFF_MS = 3600_000;
+
+/**
+ * When a dispatch may be reconciled next: once it has been quiet for as long as
+ * the work of whoever holds it can take (its discovery, its call; a claimant
+ * does both), plus a doubling backoff between reconciliations.
+ */
+export function reconciliationDueAt(dispatch: DispatchInFlight, policy: ReconciliationPolicy): string {
+  const grace =
+    dispatch.reconciliations > 0 ? policy.unsent_grace_ms + policy.sent_grace_ms : dispatch.sent_at === null ? policy.unsent_grace_ms : policy.sent_grace_ms;
+  const backoff = dispatch.reconciliations === 0 ? 0 : Math.min(MAX_RECONCILIATION_BACKOFF_MS, policy.backoff_ms * 2 ** (dispatch.reconciliations - 1));
+  return new Date(toMs(dispatch.last_activity_at) + grace + backoff).toISOString();
 }
 
 /** The earliest retry instant among VMs waiting for one; null when none waits. */

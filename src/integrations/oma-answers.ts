@@ -1,5 +1,5 @@
 /** Reading the OMA's answers into the gateway types (spec/integrations.md, OMA replication and job state). */
-import { asRecord, idField, optionalNumberField, optionalStringField, stringField } from './json-shape.js';
+import { asRecord, idField, optionalNumberField, optionalStringField, parseJsonText, ShapeError, stringField } from './json-shape.js';
 import type { OmaJobState, StartReplicationResult } from './replication-gateway.js';
 
 /**
@@ -16,6 +16,17 @@ export function readStartedJob(json: unknown): Extract<StartReplicationResult, {
     startedAt: optionalStringField(answer, 'started_at', '$'),
     message: optionalStringField(answer, 'message', '$') ?? '',
   };
+}
+
+/** The active job a 409 answer names (`{"job_id": ...}`), when it names one; plain text or no id: null. */
+export function readActiveJobId(text: string): string | null {
+  try {
+    const id = optionalStringField(asRecord(parseJsonText(text), '$'), 'job_id', '$');
+    return id === null || id.trim() === '' ? null : id;
+  } catch (error) {
+    if (error instanceof ShapeError) return null;
+    throw error;
+  }
 }
 
 /** `GET /api/v1/replications/{job_id}` answer. */

@@ -2,7 +2,9 @@
  * The OMA replication client over HTTP (spec/integrations.md). Creation is never
  * retried: the OMA provisions volumes inside the request, so a timeout or a 5xx
  * may hide a job that exists; those answers come back `unconfirmed` for the
- * caller to reconcile. Reads of job state are retried (safe to repeat).
+ * caller to reconcile. Reads of job state are retried (safe to repeat). Every
+ * creation carries the request's Idempotency-Key, so the reconciling repeat of a
+ * creation can be recognised by the OMA.
  */
 import { GatewayError, redactSecrets } from './gateway-errors.js';
 import {
@@ -19,7 +21,7 @@ import {
   type RetryPolicy,
 } from './http-exchange.js';
 import { parseJsonText, ShapeError } from './json-shape.js';
-import { readOmaJobState, readStartedJob } from './oma-answers.js';
+import { readActiveJobId, readOmaJobState, readStartedJob } from './oma-answers.js';
 import type { OmaJobState, OmaReplication, StartReplicationRequest, StartReplicationResult } from './replication-gateway.js';
 import { buildReplicationRequestBody, type ReplicationTargetSettings } from './replication-request-body.js';
 
@@ -43,7 +45,7 @@ export function createOmaReplicationClient(options: OmaClientOptions): OmaReplic
     const post: ExchangeRequest = {
       method: 'POST',
       url: applianceUrl(options.baseUrl, '/api/v1/replications'),
-      headers: authorization,
+      headers: request.idempotencyKey === undefined ? authorization : { ...authorization, 'idempotency-key': request.idempotencyKey },
       json: buildReplicationRequestBody(request, options.target),
       timeoutMs: options.createTimeoutMs,
     };
@@ -68,7 +70,7 @@ export function createOmaReplicationClient(options: OmaClientOptions): OmaReplic
         return { kind: 'unconfirmed', reason: redactSecrets(`${describeRequest(oma, post)}: HTTP ${answer.status} but ${error.message}`, oma.secrets) };
       }
     }
-    if (answer.status === 409) return { kind: 'active_job', message };
+    if (answer.status === 409) return { kind: 'active_job', message, jobId: readActiveJobId(answer.text) };
     if (answer.status >= 500) return { kind: 'unconfirmed', reason: redactSecrets(`${describeRequest(oma, post)}: HTTP ${answer.status} ${message}`, oma.secrets) };
     return { kind: 'rejected', status: answer.status, message: message || `HTTP ${answer.status}` };
   }

@@ -97,12 +97,21 @@ export interface StartReplicationRequest {
   replicationType: ReplicationType;
   scheduleExecutionId: string;
   vmGroupId: string;
+  /**
+   * Sent as the `Idempotency-Key` header: the dispatch id, the same for every
+   * send of one dispatch, so an OMA that honours it answers a repeat with the
+   * job the first send created instead of making another. Absent: no header.
+   */
+  idempotencyKey?: string;
 }
 
 export type StartReplicationResult =
   | { kind: 'started'; jobId: string; status: string; progressPercent: number; startedAt: string | null; message: string }
-  /** OMA 409: the VM already has an active job (recorded as the `active_job` skip, not a failure). */
-  | { kind: 'active_job'; message: string }
+  /**
+   * OMA 409: the VM already has an active job (recorded as the `active_job` skip,
+   * not a failure). `jobId`: the active job when the answer names it.
+   */
+  | { kind: 'active_job'; message: string; jobId: string | null }
   /** OMA 400 or another 4xx: the request was refused; no job exists. */
   | { kind: 'rejected'; status: number; message: string }
   /**

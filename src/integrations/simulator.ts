@@ -3,8 +3,9 @@
  * configured it answers the gateway's calls in-process, so the embedded default
  * can be tried end to end. It is a product feature, not a test stub: jobs move
  * through the OMA's statuses over clock time, complete or fail at a configured
- * rate, a VM with an active job gets the OMA's 409, and an operator can make a
- * job vanish to watch phantom detection.
+ * rate, a VM with an active job gets the OMA's 409 (naming the job), a repeated
+ * creation with a known Idempotency-Key answers the job it made the first time,
+ * and an operator can make a job vanish to watch phantom detection.
  */
 import type { Clock } from '../clock.js';
 import type {
@@ -64,6 +65,8 @@ export function createSimulator(options: SimulatorOptions): ReplicationSimulator
   if (!(failureRate >= 0 && failureRate <= 1)) throw new RangeError(`failureRate must be within 0..1, got ${failureRate}`);
 
   const tracked = new Map<string, TrackedJob>();
+  /** Idempotency-Key -> the job its first creation made. */
+  const jobByKey = new Map<string, string>();
   const lost = new Set<string>();
   const nowMs = (): number => options.clock.now().getTime();
 
@@ -79,6 +82,9 @@ export function createSimulator(options: SimulatorOptions): ReplicationSimulator
   function forgetLongEndedJobs(now: number): void {
     for (const [jobId, entry] of tracked) {
       if (simulatedJobEndedBefore(entry.job, now, ENDED_JOB_RETENTION_MS)) tracked.delete(jobId);
+    }
+    for (const [key, jobId] of jobByKey) {
+      if (!tracked.has(jobId)) jobByKey.delete(key);
     }
   }
 
@@ -101,23 +107,24 @@ export function createSimulator(options: SimulatorOptions): ReplicationSimulator
     if (vm.id.trim() === '' || vm.name.trim() === '') return { kind: 'rejected', status: 400, message: 'source_vm.id and source_vm.name are required' };
     const now = nowMs();
     forgetLongEndedJobs(now);
+    const repeated = request.idempotencyKey === undefined ? undefined : jobByKey.get(request.idempotencyKey);
+    const original = repeated === undefined || lost.has(repeated) ? undefined : tracked.get(repeated);
+    if (original !== undefined) return startedAnswer(original.job, now, `Replication job for ${vm.name} already created with this Idempotency-Key`);
     const vmKey = `${request.vcenterHost.trim().toLowerCase()}|${vm.id}`;
     for (const entry of tracked.values()) {
       if (entry.vmKey === vmKey && !lost.has(entry.job.jobId) && isSimulatedJobActive(entry.job, now)) {
-        return { kind: 'active_job', message: `VM ${entry.vmName} already has an active replication job (${entry.job.jobId})` };
+        return { kind: 'active_job', message: `VM ${entry.vmName} already has an active replication job (${entry.job.jobId})`, jobId: entry.job.jobId };
       }
     }
     const job = newSimulatedJob(now, durationSeconds, random() < failureRate ? 'failed' : 'completed');
     tracked.set(job.jobId, { job, vmKey, vmName: vm.name, vmPath: vm.path });
+    if (request.idempotencyKey !== undefined) jobByKey.set(request.idempotencyKey, job.jobId);
+    return startedAnswer(job, now, `Simulated replication job created for ${vm.name}`);
+  }
+
+  function startedAnswer(job: SimulatedJob, now: number, message: string): StartReplicationResult {
     const state = simulatedOmaState(job, now);
-    return {
-      kind: 'started',
-      jobId: job.jobId,
-      status: state.status,
-      progressPercent: state.progressPercent,
-      startedAt: state.startedAt,
-      message: `Simulated replication job created for ${vm.name}`,
-    };
+    return { kind: 'started', jobId: job.jobId, status: state.status, progressPercent: state.progressPercent, startedAt: state.startedAt, message };
   }
 
   function loseJob(jobId: string): boolean {

@@ -13,13 +13,19 @@
  *   scheduled, wait for not_before (TimerPort), then StartExecution with the
  *   schedule's facts and the plan; when running, EvaluateVm for each evaluable
  *   VM in plan order with facts read just then; a JobRequested this instance
- *   appended is dispatched (VMA discovery, OMA call) and its answer recorded;
- *   running jobs are polled every JOB_POLL_INTERVAL_SECONDS; a due retry is
- *   woken by a timer. Evaluations of all executions are serialised in this
- *   process, so the schedule and group limits hold across its executions.
- * - Elsewhere: the phantom scan (rules 1-4, phantom-scanner.ts). Not here yet:
- *   the reconciliation of dispatches left unconfirmed (a crash, an OMA timeout):
- *   they are logged and left requested, never called again blindly.
+ *   appended is dispatched (VMA discovery, DispatchSent, OMA call under the
+ *   dispatch id as Idempotency-Key) and its answer recorded; running jobs are
+ *   polled every JOB_POLL_INTERVAL_SECONDS; a due retry is woken by a timer.
+ *   Evaluations of all executions are serialised in this process, so the
+ *   schedule and group limits hold across its executions.
+ * - Reconciliation: a dispatch left without an answer (a crash, a creation
+ *   timeout, another instance gone) is claimed once it has been quiet longer
+ *   than its holder's work can take (ReconcileDispatch: the append with the
+ *   expected revision picks one claimant); the claimant makes the call if it
+ *   was never made, else sends the same request under the same key and adopts
+ *   the job the OMA answers. Open executions are driven at start, so a restart
+ *   reconciles what it left behind.
+ * - Elsewhere: the phantom scan (rules 1-4, phantom-scanner.ts).
  */
 import { randomUUID } from 'node:crypto';
 import { concatMap, defer, type Subscription } from 'rxjs';
@@ -30,7 +36,7 @@ import { loadState } from '../commands/run-decider.js';
 import { chainFollowUps } from '../domain/chain-rules.js';
 import { DomainError } from '../domain/decider.js';
 import { streamIds } from '../domain/events.js';
-import type { ExecutionEnded } from '../domain/execution-events.js';
+import type { ExecutionEnded, ExecutionEvent } from '../domain/execution-events.js';
 import {
   evaluableVms,
   executionDecider,
@@ -39,12 +45,15 @@ import {
   nextRetryAt,
   occupiedSlots,
   orderPlan,
+  reconciliationDueAt,
   requestedButUnconfirmed,
   scheduleExecutionForChain,
   scheduleExecutionForDue,
   type EvaluationFacts,
   type ExecutionRecord,
   type ExecutionState,
+  type OpenDispatch,
+  type ReconciliationPolicy,
   type ScheduleFacts,
 } from '../domain/execution.js';
 import { scheduleDecider } from '../domain/schedule.js';
@@ -52,7 +61,7 @@ import { vmDecider } from '../domain/vm-context.js';
 import type { EventStore, Position, RecordedEvent } from '../eventstore/event-store.js';
 import type { OmaReplication, VmaDiscovery } from '../integrations/replication-gateway.js';
 import type { Logger } from '../logger.js';
-import { dispatchReplication } from './dispatcher.js';
+import { dispatchReplication, resendReplication, type DispatchOutcome, type DispatchTarget } from './dispatcher.js';
 import type { ExecutionPlanner } from './execution-planner.js';
 import type { ProcessCheckpoints } from './process-checkpoints.js';
 import { systemTimers, type TimerPort } from './ticker-timers.js';
@@ -78,6 +87,8 @@ export interface ExecutionManagerOptions {
   name?: string;
   /** Wait before driving an execution again after an error. Default 5000 ms. */
   errorRetryMs?: number;
+  /** When unanswered dispatches are reconciled: from the gateway's timeouts (reconciliationPolicy in dispatch-reconciliation.ts). */
+  reconciliation: ReconciliationPolicy;
 }
 
 const EXECUTION_STREAM_PREFIX = 'execution-';
@@ -93,8 +104,6 @@ interface Driven {
   busy: boolean;
   again: boolean;
   wake: { at: number; cancel: () => void } | null;
-  /** Dispatch ids already reported as unconfirmed. */
-  warned: Set<string>;
 }
 
 export class ExecutionManager {
@@ -109,6 +118,7 @@ export class ExecutionManager {
   private readonly pollMs: number;
   private readonly name: string;
   private readonly errorRetryMs: number;
+  private readonly reconciliation: ReconciliationPolicy;
 
   private readonly driven = new Map<string, Driven>();
   private readonly polls = new Map<string, () => void>();
@@ -120,9 +130,15 @@ export class ExecutionManager {
   private lastHandled: Position | null = null;
   /** Events handled since the checkpoint was last written. */
   private unsaved = 0;
+  /**
+   * A checkpoint exists in the database. Until one does, the first event handled
+   * writes it: a restart without one would start from the log's head and skip
+   * every event since this start (an ExecutionDue among them).
+   */
+  private checkpointStored = false;
   private phase: 'new' | 'running' | 'stopped' = 'new';
 
-  constructor(deps: ExecutionManagerDeps, options: ExecutionManagerOptions = {}) {
+  constructor(deps: ExecutionManagerDeps, options: ExecutionManagerOptions) {
     this.store = deps.store;
     this.clock = deps.clock;
     this.timers = deps.timers ?? systemTimers;
@@ -134,6 +150,7 @@ export class ExecutionManager {
     this.pollMs = (options.jobPollIntervalSeconds ?? 30) * 1000;
     this.name = options.name ?? 'execution-manager';
     this.errorRetryMs = options.errorRetryMs ?? 5000;
+    this.reconciliation = options.reconciliation;
   }
 
   /** Loads the checkpoint, resumes every open execution, then follows the log. */
@@ -141,11 +158,15 @@ export class ExecutionManager {
     if (this.phase !== 'new') throw new Error('ExecutionManager.start: starts once');
     await this.checkpoints.ensureTable();
     this.lastHandled = await this.checkpoints.load(this.name);
+    this.checkpointStored = this.lastHandled !== null;
     if (this.lastHandled === null) {
       // First start on this database: the log's past dues are the ticker's business
       // (catch-up), not executions to start now; open executions are resumed below.
       this.lastHandled = await this.store.headPosition();
-      if (this.lastHandled !== null) await this.checkpoints.save(this.name, this.lastHandled, this.clock.now());
+      if (this.lastHandled !== null) {
+        await this.checkpoints.save(this.name, this.lastHandled, this.clock.now());
+        this.checkpointStored = true;
+      }
       this.logger.info({ position: this.lastHandled }, 'execution process manager: no checkpoint, following the log from its head');
     }
     // The open executions are read from the read model: it must have seen what was handled.
@@ -236,10 +257,11 @@ export class ExecutionManager {
     this.unsaved += 1;
     // Written after every event whose handling appended something; other events are
     // handled again harmlessly after a crash, so their checkpoint is written in batches.
-    if (event.type !== 'ExecutionDue' && event.type !== 'ExecutionEnded' && this.unsaved < CHECKPOINT_EVERY) return;
+    if (this.checkpointStored && event.type !== 'ExecutionDue' && event.type !== 'ExecutionEnded' && this.unsaved < CHECKPOINT_EVERY) return;
     try {
       await this.checkpoints.save(this.name, event.position, this.clock.now());
       this.unsaved = 0;
+      this.checkpointStored = true;
     } catch (error) {
       this.logger.warn({ err: error }, 'execution process manager: checkpoint not saved');
     }
@@ -296,7 +318,7 @@ export class ExecutionManager {
     if (this.phase !== 'running') return;
     let d = this.driven.get(id);
     if (!d) {
-      d = { id, busy: false, again: false, wake: null, warned: new Set() };
+      d = { id, busy: false, again: false, wake: null };
       this.driven.set(id, d);
     }
     if (d.busy) {
@@ -356,17 +378,18 @@ export class ExecutionManager {
     const after = (await loadState(this.store, streamIds.execution(d.id), executionDecider)).state;
     if (after.status !== 'running') return; // ended: the ExecutionEnded event forgets it
     this.followJobs(d.id, after);
+    const nowMs = this.clock.now().getTime();
+    const wakes: number[] = [];
     const retry = nextRetryAt(after);
-    if (retry !== null && Date.parse(retry) > this.clock.now().getTime()) this.setWake(d, Date.parse(retry));
+    if (retry !== null && Date.parse(retry) > nowMs) wakes.push(Date.parse(retry));
     else if (retry !== null) d.again = true;
     for (const open of requestedButUnconfirmed(after)) {
-      if (this.dispatching.has(dispatchKey(d.id, open.vm_context_id, open.attempt)) || d.warned.has(open.dispatch_id)) continue;
-      d.warned.add(open.dispatch_id);
-      this.logger.warn(
-        { execution_id: d.id, vm_context_id: open.vm_context_id, attempt: open.attempt, dispatch_id: open.dispatch_id, requested_at: open.requested_at },
-        'dispatch requested but unconfirmed: left for reconciliation',
-      );
+      if (this.dispatching.has(dispatchKey(d.id, open.vm_context_id, open.attempt))) continue; // this process is at it
+      const due = Date.parse(reconciliationDueAt(open, this.reconciliation));
+      if (due <= nowMs) this.launchReconciliation(d.id, after, open);
+      else wakes.push(due);
     }
+    if (wakes.length > 0) this.setWake(d, Math.min(...wakes));
   }
 
   private forgetIdle(d: Driven): void {
@@ -478,7 +501,7 @@ export class ExecutionManager {
       );
       for (const event of result.events) {
         if (event.type === 'JobRequested' && event.data.dispatch_id === dispatchId && result.state.status !== 'absent') {
-          this.launchDispatch(id, result.state, event.data.vm_context_id, event.data.attempt);
+          this.launchDispatch(id, result.state, event.data.vm_context_id, event.data.attempt, event.data.dispatch_id);
         }
       }
       const queued = queuedBy(result.state, vm.vm_context_id);
@@ -529,39 +552,56 @@ export class ExecutionManager {
 
   // --- dispatch ----------------------------------------------------------------
 
-  /** Step 4, after this instance's JobRequested won: discovery, then the OMA call, then its answer recorded. */
-  private launchDispatch(id: string, state: ExecutionRecord, vmId: string, attempt: number): void {
+  /** Step 4, after this instance's JobRequested won: discovery, DispatchSent, the OMA call, its answer recorded. */
+  private launchDispatch(id: string, state: ExecutionRecord, vmId: string, attempt: number, dispatchId: string): void {
+    this.holdDispatch(id, vmId, attempt, async () => {
+      const target = await this.dispatchTarget(id, state, vmId, dispatchId);
+      const outcome = 'kind' in target ? target : await dispatchReplication(this.gateway, target, () => this.markSent(id, vmId, attempt, dispatchId, 0));
+      await this.recordOutcome(id, vmId, attempt, dispatchId, outcome);
+    });
+  }
+
+  /**
+   * A dispatch left without an answer and due for reconciliation: claim it
+   * (only the instance whose claim is appended goes on), then make the call if
+   * it was never made, else send the same request again under the same key.
+   */
+  private launchReconciliation(id: string, state: ExecutionRecord, open: OpenDispatch): void {
+    const { vm_context_id: vmId, attempt, dispatch_id: dispatchId } = open;
+    this.holdDispatch(id, vmId, attempt, async () => {
+      const at = this.clock.now();
+      const result = await decideExecution(
+        this.store,
+        id,
+        () => ({ type: 'ReconcileDispatch', execution_id: id, vm_context_id: vmId, attempt, dispatch_id: dispatchId, policy: this.reconciliation, at: at.toISOString(), actor: 'process-manager' }),
+        processManagerContext(at),
+      );
+      const claim = result.events.find((e): e is Extract<ExecutionEvent, { type: 'DispatchReconciling' }> => e.type === 'DispatchReconciling');
+      const failed = result.events.find((e): e is Extract<ExecutionEvent, { type: 'JobFailed' }> => e.type === 'JobFailed');
+      if (failed) this.logger.warn({ execution_id: id, vm_context_id: vmId, attempt, dispatch_id: dispatchId, error: failed.data.error_message }, 'dispatch never confirmed: attempt failed');
+      if (!claim || result.state.status === 'absent') return; // answered meanwhile, not due, or another instance claimed it
+      const sentAt = result.state.vms.find((v) => v.vm_context_id === vmId)?.dispatch?.sent_at ?? null;
+      const n = claim.data.reconciliation;
+      this.logger.info({ execution_id: id, vm_context_id: vmId, attempt, dispatch_id: dispatchId, reconciliation: n, sent: sentAt !== null }, 'reconciling an unanswered dispatch');
+      const target = await this.dispatchTarget(id, state, vmId, dispatchId);
+      let outcome: DispatchOutcome;
+      if ('kind' in target) outcome = target;
+      // Never sent: this is the attempt's first and only call.
+      else if (sentAt === null) outcome = await dispatchReplication(this.gateway, target, () => this.markSent(id, vmId, attempt, dispatchId, n));
+      else outcome = await resendReplication(this.gateway, target);
+      await this.recordOutcome(id, vmId, attempt, dispatchId, outcome);
+    });
+  }
+
+  /** Runs the work of one dispatch, at most one at a time per dispatch in this process, then drives the execution again. */
+  private holdDispatch(id: string, vmId: string, attempt: number, work: () => Promise<void>): void {
     const key = dispatchKey(id, vmId, attempt);
     if (this.dispatching.has(key)) return;
     this.dispatching.add(key);
-    const entry = state.vms.find((v) => v.vm_context_id === vmId);
     void this.track(
       (async () => {
         try {
-          const vm = (await loadState(this.store, streamIds.vm(vmId), vmDecider)).state;
-          const outcome =
-            vm.status !== 'registered'
-              ? ({ kind: 'vm_not_found', message: `VM context ${vmId} is not registered` } as const)
-              : await dispatchReplication(this.gateway, {
-                  vmName: vm.description.vm_name,
-                  vcenterHost: vm.description.vcenter_host,
-                  datacenter: vm.description.datacenter,
-                  replicationType: state.settings?.replication_type ?? 'auto',
-                  executionId: id,
-                  groupId: entry?.group_id ?? null,
-                });
-          if (outcome.kind === 'unconfirmed') {
-            this.logger.warn({ execution_id: id, vm_context_id: vmId, attempt, reason: outcome.message }, 'replication call unconfirmed: left requested for reconciliation');
-            return;
-          }
-          const at = this.clock.now();
-          await decideExecution(
-            this.store,
-            id,
-            () => ({ type: 'RecordDispatchResult', execution_id: id, vm_context_id: vmId, attempt, result: outcome, at: at.toISOString(), actor: 'process-manager' }),
-            processManagerContext(at),
-          );
-          this.logger.info({ execution_id: id, vm_context_id: vmId, attempt, result: outcome.kind, ...(outcome.kind === 'started' ? { job_id: outcome.job_id } : { message: outcome.message }) }, 'dispatch recorded');
+          await work();
         } catch (error) {
           this.logger.error({ err: error, execution_id: id, vm_context_id: vmId, attempt }, 'dispatch failed');
         } finally {
@@ -570,6 +610,68 @@ export class ExecutionManager {
         }
       })(),
     );
+  }
+
+  /** What the OMA call needs to know of the VM, or the result when the VM is no longer registered. */
+  private async dispatchTarget(id: string, state: ExecutionRecord, vmId: string, dispatchId: string): Promise<DispatchTarget | DispatchOutcome> {
+    const vm = (await loadState(this.store, streamIds.vm(vmId), vmDecider)).state;
+    if (vm.status !== 'registered') return { kind: 'vm_not_found', message: `VM context ${vmId} is not registered` };
+    return {
+      vmName: vm.description.vm_name,
+      vcenterHost: vm.description.vcenter_host,
+      datacenter: vm.description.datacenter,
+      replicationType: state.settings?.replication_type ?? 'auto',
+      executionId: id,
+      groupId: state.vms.find((v) => v.vm_context_id === vmId)?.group_id ?? null,
+      dispatchId,
+    };
+  }
+
+  /** DispatchSent, right before the call; false when another instance holds the dispatch (then no call is made). */
+  private async markSent(id: string, vmId: string, attempt: number, dispatchId: string, reconciliation: number): Promise<boolean> {
+    const at = this.clock.now();
+    try {
+      await decideExecution(
+        this.store,
+        id,
+        () => ({ type: 'SendDispatch', execution_id: id, vm_context_id: vmId, attempt, dispatch_id: dispatchId, reconciliation, at: at.toISOString(), actor: 'process-manager' }),
+        processManagerContext(at),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof DomainError && error.kind === 'Conflict') {
+        this.logger.info({ execution_id: id, vm_context_id: vmId, attempt, dispatch_id: dispatchId, reason: error.message }, 'dispatch taken over meanwhile: not calling');
+        return false;
+      }
+      throw error;
+    }
+  }
+
+  private async recordOutcome(id: string, vmId: string, attempt: number, dispatchId: string, outcome: DispatchOutcome): Promise<void> {
+    const where = { execution_id: id, vm_context_id: vmId, attempt, dispatch_id: dispatchId };
+    if (outcome.kind === 'not_sent') return;
+    if (outcome.kind === 'unconfirmed') {
+      // Not a failure until reconciled: the drive after this one schedules the reconciliation.
+      this.logger.warn({ ...where, reason: outcome.message }, 'replication call unconfirmed: left for reconciliation');
+      return;
+    }
+    const at = this.clock.now();
+    try {
+      await decideExecution(
+        this.store,
+        id,
+        () => ({ type: 'RecordDispatchResult', execution_id: id, vm_context_id: vmId, attempt, result: outcome, at: at.toISOString(), actor: 'process-manager' }),
+        processManagerContext(at),
+      );
+    } catch (error) {
+      // Another instance's reconciliation recorded the answer first.
+      if (error instanceof DomainError && error.kind === 'Conflict') {
+        this.logger.info({ ...where, reason: error.message }, 'dispatch answered meanwhile');
+        return;
+      }
+      throw error;
+    }
+    this.logger.info({ ...where, result: outcome.kind, ...(outcome.kind === 'started' ? { job_id: outcome.job_id } : { message: outcome.message }) }, 'dispatch recorded');
   }
 
   // --- following jobs ------------------------------------------------------------

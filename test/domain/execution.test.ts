@@ -11,12 +11,14 @@ import {
   nextRetryAt,
   occupiedSlots,
   orderPlan,
+  reconciliationDueAt,
   requestedButUnconfirmed,
   scheduleExecutionForChain,
   scheduleExecutionForDue,
   type EvaluationFacts,
   type ExecutionCommand,
   type ExecutionState,
+  type ReconciliationPolicy,
   type ScheduleFacts,
 } from '../../src/domain/execution.js';
 import { given } from './given-when-then.js';
@@ -138,7 +140,38 @@ const jobStatus = (job_id: string, status: string, at: string, progress_percent?
 const phantom = (job_id: string, reason: string, at: string): ExecutionCommand => ({ type: 'RecordPhantom', execution_id: EX, job_id, reason, at, actor: 'monitor' });
 const cancel = (at: string, reason: string | null = 'operator asked'): ExecutionCommand => ({ type: 'CancelExecution', execution_id: EX, reason, at, actor: 'bob' });
 
+/** 5 s to discover, 60 s to create, 10 s backoff doubling, 3 reconciliations. */
+const POLICY: ReconciliationPolicy = { unsent_grace_ms: 5000, sent_grace_ms: 60_000, backoff_ms: 10_000, max_reconciliations: 3 };
+const sendDispatch = (vm: string, at: string, reconciliation = 0, attempt = 1, dispatch_id = `d-${vm}`): ExecutionCommand => ({
+  type: 'SendDispatch',
+  execution_id: EX,
+  vm_context_id: vm,
+  attempt,
+  dispatch_id,
+  reconciliation,
+  at,
+  actor: 'pm',
+});
+const reconcile = (vm: string, at: string, policy: ReconciliationPolicy = POLICY, attempt = 1, dispatch_id = `d-${vm}`): ExecutionCommand => ({
+  type: 'ReconcileDispatch',
+  execution_id: EX,
+  vm_context_id: vm,
+  attempt,
+  dispatch_id,
+  policy,
+  at,
+  actor: 'pm',
+});
+
 const ev = {
+  sent: (vm: string, at: string, reconciliation = 0, attempt = 1, dispatch_id = `d-${vm}`): ExecutionEvent => ({
+    type: 'DispatchSent',
+    data: { vm_context_id: vm, attempt, dispatch_id, reconciliation, at },
+  }),
+  reconciling: (vm: string, reconciliation: number, at: string, attempt = 1, dispatch_id = `d-${vm}`): ExecutionEvent => ({
+    type: 'DispatchReconciling',
+    data: { vm_context_id: vm, attempt, dispatch_id, reconciliation, at },
+  }),
   requested: (vm: string, attempt: number, at: string, dispatch_id = `d-${vm}`): ExecutionEvent => ({ type: 'JobRequested', data: { vm_context_id: vm, attempt, dispatch_id, at } }),
   jobStarted: (vm: string, attempt: number, job_id: string, at: string, status = 'pending', progress_percent = 0): ExecutionEvent => ({
     type: 'JobStarted',
@@ -445,6 +478,95 @@ describe('RecordDispatchResult', () => {
         ...ev.completed('a', 'j1', 1, T(5)),
         ev.ended({ completed_at: T(5), vms_eligible: 1, jobs_created: 1, jobs_completed: 1 }),
       ]);
+  });
+});
+
+describe('SendDispatch: the call is recorded right before it is made', () => {
+  const requested = [...running(['a', 'b']), ev.requested('a', 1, T(0))];
+
+  it('the instance whose JobRequested won records DispatchSent, once', () => {
+    given(executionDecider, requested).when(sendDispatch('a', T(0, 2))).then([ev.sent('a', T(0, 2))]);
+    given(executionDecider, [...requested, ev.sent('a', T(0, 2))]).when(sendDispatch('a', T(0, 3))).thenThrows('Conflict', 'sent already');
+  });
+
+  it('after a reconciliation claim, only the claimant may send: the first sender is refused (it must not call)', () => {
+    const claimed = [...requested, ev.reconciling('a', 1, T(1))];
+    given(executionDecider, claimed).when(sendDispatch('a', T(1, 1))).thenThrows('Conflict', 'reconciliation 1');
+    given(executionDecider, claimed).when(sendDispatch('a', T(1, 1), 1)).then([ev.sent('a', T(1, 1), 1)]);
+  });
+
+  it('refuses a dispatch that is not open: answered, another attempt, another dispatch id, a VM not requested', () => {
+    given(executionDecider, [...requested, ev.jobStarted('a', 1, 'j1', T(0, 5))]).when(sendDispatch('a', T(1))).thenThrows('Conflict');
+    given(executionDecider, requested).when(sendDispatch('a', T(1), 0, 2)).thenThrows('Conflict', 'attempt 2');
+    given(executionDecider, requested).when(sendDispatch('a', T(1), 0, 1, 'd-other')).thenThrows('Conflict', 'd-other');
+    given(executionDecider, requested).when(sendDispatch('b', T(1))).thenThrows('Conflict');
+  });
+});
+
+describe('ReconcileDispatch: a dispatch left without an answer', () => {
+  const requested = [...running(['a']), ev.requested('a', 1, T(0))];
+  const sent = [...requested, ev.sent('a', T(0, 1))];
+
+  it('a dispatch never sent is claimed once its discovery grace has passed, not before', () => {
+    given(executionDecider, requested).when(reconcile('a', T(0, 4))).then([]);
+    given(executionDecider, requested).when(reconcile('a', T(0, 5))).then([ev.reconciling('a', 1, T(0, 5))]);
+  });
+
+  it('a sent dispatch is claimed only after the creation grace (its sender\'s call has surely ended)', () => {
+    given(executionDecider, sent).when(reconcile('a', T(1))).then([]);
+    given(executionDecider, sent).when(reconcile('a', T(1, 1))).then([ev.reconciling('a', 1, T(1, 1))]);
+  });
+
+  it('claims are numbered; each further one waits for the claimant\'s work and a doubling backoff', () => {
+    const s = new Scenario(sent);
+    assert.deepEqual(s.run(reconcile('a', T(1, 1))), [ev.reconciling('a', 1, T(1, 1))]);
+    // Claim 1 at 10:01:01: discovery + creation grace (65 s) + 10 s -> due at 10:02:16.
+    assert.equal(reconciliationDueAt(requestedButUnconfirmed(s.state)[0]!, POLICY), T(2, 16));
+    assert.deepEqual(s.run(reconcile('a', T(2, 15))), []);
+    assert.deepEqual(s.run(reconcile('a', T(2, 16))), [ev.reconciling('a', 2, T(2, 16))]);
+    // Claim 2: 65 s + 20 s.
+    assert.equal(reconciliationDueAt(requestedButUnconfirmed(s.state)[0]!, POLICY), T(3, 41));
+  });
+
+  it('of two instances racing, the second decides on the first one\'s claim and gets nothing', () => {
+    given(executionDecider, [...sent, ev.reconciling('a', 1, T(1, 1))]).when(reconcile('a', T(1, 2))).then([]);
+  });
+
+  it('after max_reconciliations claims without an answer the attempt fails, and the retry policy applies', () => {
+    const exhausted = [...sent, ev.reconciling('a', 1, T(1, 1)), ev.reconciling('a', 2, T(3)), ev.reconciling('a', 3, T(5))];
+    given(executionDecider, exhausted)
+      .when(reconcile('a', T(10)))
+      .then([ev.failed('a', null, 1, T(10), 'creation unconfirmed after 3 reconciliations', null), ev.retry('a', 2, T(40), T(10))]);
+    const noRetry = [...running(['a'], { retry_attempts: 0 }), ev.requested('a', 1, T(0)), ev.reconciling('a', 1, T(1)), ev.reconciling('a', 2, T(3)), ev.reconciling('a', 3, T(5))];
+    given(executionDecider, noRetry)
+      .when(reconcile('a', T(10)))
+      .then([
+        ev.failed('a', null, 1, T(10), 'dispatch not sent after 3 reconciliations', null),
+        ev.finished('a', 'failed', T(10)),
+        ev.ended({ status: 'failed', completed_at: T(10), vms_eligible: 1, jobs_failed: 1, error_message: '1 of 1 VMs failed: vm-a (dispatch not sent after 3 reconciliations)' }),
+      ]);
+  });
+
+  it('an answer ends the reconciliation: the job found is adopted, nothing is left to reconcile', () => {
+    const s = new Scenario([...sent, ev.reconciling('a', 1, T(1, 1))]);
+    assert.deepEqual(s.types(s.run(dispatched('a', 1, 'j1', T(1, 2), 'replicating', 40))), ['JobStarted']);
+    assert.deepEqual(requestedButUnconfirmed(s.state), []);
+    assert.deepEqual(s.run(reconcile('a', T(30))), []);
+    assert.equal(s.state.status !== 'absent' && s.state.jobs_created, 1);
+  });
+
+  it('the OMA\'s 409 naming no job on a reconciliation is the active_job skip', () => {
+    given(executionDecider, [...sent, ev.reconciling('a', 1, T(1, 1))])
+      .when(dispatchFailed('a', 1, 'active_job', 'VM has an active replication job', T(1, 2)))
+      .then([
+        ev.skipped('a', 'active_job', 'the OMA reports an active job: VM has an active replication job', T(1, 2)),
+        ev.ended({ completed_at: T(1, 2), vms_eligible: 1, jobs_skipped: 1 }),
+      ]);
+  });
+
+  it('refuses a bad policy', () => {
+    given(executionDecider, sent).when(reconcile('a', T(2), { ...POLICY, max_reconciliations: 0 })).thenThrows('ValidationError', '/policy/max_reconciliations');
+    given(executionDecider, sent).when(reconcile('a', T(2), { ...POLICY, sent_grace_ms: -1 })).thenThrows('ValidationError', '/policy/sent_grace_ms');
   });
 });
 
@@ -811,7 +933,9 @@ describe('read helpers', () => {
     s.run(evaluate('a', T(0)));
     s.run(evaluate('b', T(0)));
     s.run(dispatched('b', 1, 'jb', T(1)));
-    assert.deepEqual(requestedButUnconfirmed(s.state), [{ vm_context_id: 'a', vm_name: 'vm-a', attempt: 1, dispatch_id: 'd-a', requested_at: T(0) }]);
+    assert.deepEqual(requestedButUnconfirmed(s.state), [
+      { vm_context_id: 'a', vm_name: 'vm-a', attempt: 1, dispatch_id: 'd-a', requested_at: T(0), sent_at: null, reconciliations: 0, last_activity_at: T(0) },
+    ]);
     assert.deepEqual(inFlightJobs(s.state), [
       { vm_context_id: 'b', vm_name: 'vm-b', group_id: 'g1', job_id: 'jb', attempt: 1, status: 'pending', progress_percent: 0, started_at: T(1), last_progress_at: null, updated_at: T(1) },
     ]);

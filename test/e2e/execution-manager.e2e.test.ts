@@ -191,19 +191,38 @@ for (const backend of ['sqlite', 'mariadb'] as const) describe(`execution proces
     assert.deepEqual([state.ended?.jobs_created, state.ended?.jobs_failed, state.ended?.jobs_completed], [2, 1, 1]);
   });
 
-  it('leaves an unconfirmed creation (OMA 500) requested, never calling again blindly', async () => {
+  it('reconciles an unconfirmed creation (OMA 500 after the job was made): the same request under the same key adopts the job', async () => {
     const h = await harness({ backend, start: '2026-05-01T10:00:00.000Z', vmNames: ['flaky-1'], scripts: { 'flaky-1': { answer500: { jobCreated: true } } } });
     const scheduleId = await h.createSchedule({ retry_attempts: 3, retry_delay_minutes: 1 });
     const groupId = await h.createGroup(scheduleId);
     await h.assign(groupId, await h.registerVm('flaky-1'));
     const executionId = String((await h.api.post(`/schedules/${scheduleId}/trigger`, {})).body.execution_id);
     await h.runUntil(async () => h.fake.replicationPosts().length > 0, 60_000);
-    await driveUntil(h.clock, [h.service.ticker!, h.service.processManager!], h.clock.now().getTime() + 10 * 60_000);
+    // Not a failure, and not called again while the creation may still be under way.
+    await driveUntil(h.clock, [h.service.ticker!, h.service.processManager!], h.clock.now().getTime() + 60_000);
+    const waiting = await h.execution(executionId);
+    assert.ok(waiting.status !== 'absent');
+    assert.equal(waiting.vms[0]?.phase, 'requested');
+    assert.equal(h.fake.replicationPosts().length, 1);
+
+    await h.runUntil(async () => ended(await h.execution(executionId)), 10 * 60_000);
     const state = await h.execution(executionId);
     assert.ok(state.status !== 'absent');
-    assert.equal(state.status, 'running');
-    assert.equal(state.vms[0]?.phase, 'requested');
-    assert.equal(h.fake.replicationPosts().length, 1);
+    assert.equal(state.status, 'completed');
+    const [job] = h.fake.jobs();
+    assert.equal(h.fake.jobs().length, 1, 'one job at the OMA');
+    const posts = h.fake.replicationPosts();
+    assert.equal(posts.length, 2, 'the creation, then one reconciliation');
+    assert.ok(posts[0]?.idempotencyKey, 'the creation carries an Idempotency-Key');
+    assert.equal(posts[1]?.idempotencyKey, posts[0]?.idempotencyKey);
+    assert.deepEqual(posts[1]?.answer, { status: 200, jobId: job?.jobId });
+    assert.deepEqual(state.vms[0]?.job_ids, [job?.jobId]);
+    assert.deepEqual([state.ended?.jobs_created, state.ended?.jobs_completed, state.ended?.jobs_failed], [1, 1, 0]);
+    const types = (await h.service.store.readStream(streamIds.execution(executionId))).map((e) => e.type);
+    assert.deepEqual(
+      types.filter((t) => t.startsWith('Dispatch') || t === 'JobRequested' || t === 'JobStarted'),
+      ['JobRequested', 'DispatchSent', 'DispatchReconciling', 'JobStarted'],
+    );
   });
 
   it('resumes after a restart from its checkpoint; replaying the log creates nothing twice', async () => {

@@ -6,6 +6,12 @@
  *
  * Jobs advance only when polled (OMA GET of the job), so tests never wait for
  * wall time to see a job finish.
+ *
+ * Like an OMA that honours the `Idempotency-Key` header, a creation repeated
+ * with a key it knows makes no job and answers the first one (200); a 409
+ * names the VM's active job (`job_id`) when there is one. A test can hold a
+ * VM's discovery or the answer to its creation (the job exists already) to
+ * stop the scheduler at that point.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -40,7 +46,17 @@ export interface RecordedRequest {
   /** Parsed JSON, or the raw text when it was not JSON, or undefined when empty. */
   body: unknown;
   authorization: string | undefined;
+  /** The `Idempotency-Key` header. */
+  idempotencyKey: string | undefined;
   receivedAt: number;
+  /** What a creation was answered (set when the answer is sent; absent for one never answered). */
+  answer?: { status: number; jobId: string | null };
+}
+
+/** A request held before its answer: `reached` resolves when it arrives; `release` lets it answer. */
+export interface HeldRequest {
+  readonly reached: Promise<void>;
+  release(): void;
 }
 
 export interface FakeJob {
@@ -61,6 +77,9 @@ export interface FakeJob {
   completedAt: string | null;
   updatedAt: string;
   requestBody: unknown;
+  /** `schedule_execution_id` of the creation. */
+  scheduleExecutionId: string;
+  idempotencyKey: string | undefined;
 }
 
 export interface FakeAppliancesOptions {
@@ -99,6 +118,10 @@ export interface FakeAppliances {
   forgetJob(jobId: string): void;
   /** The next `times` requests of a route answer `status` (plain text), before anything else happens. */
   failNext(route: FakeRoute, times: number, status?: number): void;
+  /** Holds the next discovery whose filter names `vmName` until released. */
+  holdDiscovery(vmName: string): HeldRequest;
+  /** Holds the answer to the next creation for `vmName` (the job is made, the answer waits) until released. */
+  holdCreation(vmName: string): HeldRequest;
   close(): Promise<void>;
 }
 
@@ -146,6 +169,8 @@ export async function startFakeAppliances(options: FakeAppliancesOptions = {}): 
   const attemptsByVm = new Map<string, number>();
   const answered500ByVm = new Map<string, number>();
   const injectedFaults = new Map<FakeRoute, { times: number; status: number }>();
+  const jobByKey = new Map<string, string>();
+  const holds = { discover: new Map<string, Hold>(), create: new Map<string, Hold>() };
   const closing = new AbortController();
   let jobSequence = 0;
   let maxActive = 0;
@@ -172,7 +197,17 @@ export async function startFakeAppliances(options: FakeAppliancesOptions = {}): 
     const method = request.method ?? 'GET';
     const matched = routeOf(method, url.pathname);
     const body = parseBody(text);
-    requests.push({ method, path: url.pathname, route: matched?.route ?? null, body, authorization: request.headers.authorization, receivedAt: Date.now() });
+    const key = request.headers['idempotency-key'];
+    const recorded: RecordedRequest = {
+      method,
+      path: url.pathname,
+      route: matched?.route ?? null,
+      body,
+      authorization: request.headers.authorization,
+      idempotencyKey: typeof key === 'string' ? key : undefined,
+      receivedAt: Date.now(),
+    };
+    requests.push(recorded);
     if (latencyMs > 0) await delay(latencyMs, undefined, { signal: closing.signal });
     if (matched === null) return send(response, 404, 'no such route');
     const fault = injectedFaults.get(matched.route);
@@ -184,9 +219,10 @@ export async function startFakeAppliances(options: FakeAppliancesOptions = {}): 
     if (isOma && request.headers.authorization !== `Bearer ${token}`) return send(response, 401, { error: 'unauthorized' });
     switch (matched.route) {
       case 'discover':
+        await holdIfAsked(holds.discover, String(asRecord(body).filter ?? ''));
         return discover(response, body);
       case 'create':
-        return create(response, body);
+        return create(response, body, recorded);
       case 'oma_state':
         return omaState(response, matched.jobId ?? '');
       case 'vma_status':
@@ -213,24 +249,40 @@ export async function startFakeAppliances(options: FakeAppliancesOptions = {}): 
     send(response, 200, { vcenter: { host: vcenter, datacenter }, vms });
   }
 
-  async function create(response: ServerResponse, body: unknown): Promise<void> {
+  async function holdIfAsked(held: Map<string, Hold>, vmName: string): Promise<void> {
+    const hold = held.get(vmName);
+    if (hold === undefined) return;
+    held.delete(vmName);
+    hold.arrive();
+    await Promise.race([hold.released, new Promise((resolve) => closing.signal.addEventListener('abort', resolve, { once: true }))]);
+  }
+
+  async function create(response: ServerResponse, body: unknown, recorded: RecordedRequest): Promise<void> {
+    const answer = (status: number, payload: string | Record<string, unknown>, jobId: string | null = null): void => {
+      recorded.answer = { status, jobId };
+      send(response, status, payload);
+    };
     const request = asRecord(body);
     const sourceVm = asRecord(request.source_vm);
     const vmName = typeof sourceVm.name === 'string' ? sourceVm.name : '';
     const vmId = typeof sourceVm.id === 'string' ? sourceVm.id : '';
     if (vmName === '' || vmId === '' || typeof request.ossea_config_id !== 'number') {
-      return send(response, 400, { error: 'source_vm.id, source_vm.name and ossea_config_id are required' });
+      return answer(400, { error: 'source_vm.id, source_vm.name and ossea_config_id are required' });
+    }
+    const known = recorded.idempotencyKey === undefined ? undefined : jobs.get(jobByKey.get(recorded.idempotencyKey) ?? '');
+    if (known !== undefined && !known.forgotten) {
+      return answer(200, { job_id: known.jobId, status: known.status, progress_percent: known.progressPercent, started_at: known.startedAt, message: 'Replication job already created with this Idempotency-Key' }, known.jobId);
     }
     const script = scripts.get(vmName) ?? {};
     const existing = [...jobs.values()].find((job) => job.vmId === vmId && isActive(job));
     if (script.activeJobConflict || existing !== undefined) {
-      return send(response, 409, { error: `VM ${vmName} already has an active replication job${existing ? ` ${existing.jobId}` : ''}` });
+      return answer(409, { error: `VM ${vmName} already has an active replication job${existing ? ` ${existing.jobId}` : ''}`, ...(existing ? { job_id: existing.jobId } : {}) }, existing?.jobId ?? null);
     }
     const answer500 = script.answer500;
     const answered500 = answered500ByVm.get(vmName) ?? 0;
     const fails500 = answer500 !== undefined && answered500 < (answer500.times ?? Infinity);
     if (fails500) answered500ByVm.set(vmName, answered500 + 1);
-    if (fails500 && !answer500.jobCreated) return send(response, 500, 'internal error');
+    if (fails500 && !answer500.jobCreated) return answer(500, 'internal error');
 
     const attempt = (attemptsByVm.get(vmName) ?? 0) + 1;
     attemptsByVm.set(vmName, attempt);
@@ -253,12 +305,16 @@ export async function startFakeAppliances(options: FakeAppliancesOptions = {}): 
       completedAt: null,
       updatedAt: now,
       requestBody: body,
+      scheduleExecutionId: typeof request.schedule_execution_id === 'string' ? request.schedule_execution_id : '',
+      idempotencyKey: recorded.idempotencyKey,
     };
     jobs.set(job.jobId, job);
+    if (recorded.idempotencyKey !== undefined) jobByKey.set(recorded.idempotencyKey, job.jobId);
     recount();
     if (script.createDelayMs) await delay(script.createDelayMs, undefined, { signal: closing.signal });
-    if (fails500) return send(response, 500, 'internal error after provisioning');
-    send(response, 201, { job_id: job.jobId, status: job.status, progress_percent: job.progressPercent, started_at: job.startedAt, message: 'Replication job created' });
+    await holdIfAsked(holds.create, vmName);
+    if (fails500) return answer(500, 'internal error after provisioning');
+    answer(201, { job_id: job.jobId, status: job.status, progress_percent: job.progressPercent, started_at: job.startedAt, message: 'Replication job created' }, job.jobId);
   }
 
   function omaState(response: ServerResponse, jobId: string): void {
@@ -363,12 +419,28 @@ export async function startFakeAppliances(options: FakeAppliancesOptions = {}): 
     failNext: (route, times, status = 500) => {
       injectedFaults.set(route, { times, status });
     },
+    holdDiscovery: (vmName) => newHold(holds.discover, vmName),
+    holdCreation: (vmName) => newHold(holds.create, vmName),
     close: async () => {
       closing.abort();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+}
+
+interface Hold {
+  arrive(): void;
+  released: Promise<void>;
+}
+
+function newHold(held: Map<string, Hold>, vmName: string): HeldRequest {
+  let arrive!: () => void;
+  let release!: () => void;
+  const reached = new Promise<void>((resolve) => (arrive = resolve));
+  const released = new Promise<void>((resolve) => (release = resolve));
+  held.set(vmName, { arrive, released });
+  return { reached, release };
 }
 
 function send(response: ServerResponse, status: number, payload: string | Record<string, unknown>): void {
