@@ -7,8 +7,9 @@
  *
  * Environment: BENCH_DB sqlite | mariadb | both (default sqlite); BENCH_SCHEDULES
  * (default 10000); BENCH_IDLE_SECONDS (default 10); BENCH_CONCURRENCY (the ticker's
- * records in flight; default the ticker's). Each database runs in a child process
- * of its own, so peak RSS is that run's alone.
+ * records in flight; default the ticker's); BENCH_CPU_PROF=<prefix> (a V8 CPU profile
+ * of each burst, <prefix>-<db>.cpuprofile). Each database runs in a child process of
+ * its own, so peak RSS is that run's alone.
  *
  * Per database, on a throwaway store:
  * 1. ScheduleCreated events for N schedules are appended straight to the store
@@ -19,13 +20,17 @@
  * 3. At the due second it records ExecutionDue for all N schedules; the lag of each
  *    record (fire instant -> append returned) comes from the ticker's metrics.
  *    The log is read back: N ExecutionDue, one per schedule.
+ *    Also the process's CPU over the burst, per record, and (MariaDB on this machine)
+ *    the server's: CPU time is less sensitive than the lag to a shared machine.
  * 4. Then ~10 s of idle: the process's CPU time over that span, as % of one core.
  * 5. Peak RSS: the process's maxRSS (getrusage).
  * Targets: p99 lag < 1 s, idle CPU < 1 %, peak RSS <= 256 MB.
  */
 import { randomUUID } from 'node:crypto';
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { Session } from 'node:inspector/promises';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -42,6 +47,8 @@ type BenchDb = 'sqlite' | 'mariadb';
 const SCHEDULES = Number(process.env.BENCH_SCHEDULES ?? 10_000);
 const IDLE_SECONDS = Number(process.env.BENCH_IDLE_SECONDS ?? 10);
 const CONCURRENCY = process.env.BENCH_CONCURRENCY ? Number(process.env.BENCH_CONCURRENCY) : undefined;
+/** BENCH_CPU_PROF=<prefix>: a V8 CPU profile of each database's burst, written to <prefix>-<db>.cpuprofile. */
+const CPU_PROF = process.env.BENCH_CPU_PROF;
 /** Seconds between the ticker having started and the due second. */
 const MARGIN_SECONDS = 3;
 
@@ -62,6 +69,10 @@ interface Result {
   idleCpuPercent: number;
   /** CPU of the process from the due second until the last record, % of one core. */
   burstCpuPercent: number;
+  /** That CPU per record, in microseconds (less sensitive to a shared machine than the lag). */
+  burstCpuPerRecordUs: number;
+  /** CPU of a local mariadbd over the burst per record, in microseconds; null when not measured. */
+  serverCpuPerRecordUs: number | null;
   /** Plain appends per second of the store (64 concurrent, one event each), before the run. */
   storeAppendsPerSecond: number;
   idleSeconds: number;
@@ -91,6 +102,31 @@ function cronFor(instant: Date): string {
 function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return Number.NaN;
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+}
+
+/**
+ * CPU time (user + system, ms) of a mariadbd on this machine, from /proc; null when
+ * there is none to see (a remote server, another OS). Only as fine as the clock tick.
+ */
+function localServerCpuMs(): number | null {
+  try {
+    const ticksPerMs = 100 / 1000; // USER_HZ is 100 on Linux
+    for (const pid of readdirSync('/proc')) {
+      if (!/^\d+$/.test(pid)) continue;
+      let name: string;
+      try {
+        name = readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+      } catch {
+        continue;
+      }
+      if (name !== 'mariadbd' && name !== 'mysqld') continue;
+      const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+      return (Number(fields[11]) + Number(fields[12])) / ticksPerMs;
+    }
+    return null;
+  } catch {
+    return null;
+  }
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -177,6 +213,13 @@ async function runOne(db: BenchDb): Promise<Result> {
 
     // CPU over the burst: from just before the due second until the last record.
     await sleep(Math.max(0, due.getTime() - Date.now() - 100));
+    const profiler = CPU_PROF ? new Session() : null;
+    if (profiler) {
+      profiler.connect();
+      await profiler.post('Profiler.enable');
+      await profiler.post('Profiler.start');
+    }
+    const serverCpuBefore = db === 'mariadb' ? localServerCpuMs() : null;
     const burstCpuBefore = process.cpuUsage();
     const burstStarted = performance.now();
     const timeout = sleep((leadSeconds + 120) * 1000).then(() => {
@@ -185,6 +228,14 @@ async function runOne(db: BenchDb): Promise<Result> {
     await Promise.race([recordedAll, timeout]);
     const burstCpu = process.cpuUsage(burstCpuBefore);
     const burstCpuPercent = ((burstCpu.user + burstCpu.system) / 1000 / (performance.now() - burstStarted)) * 100;
+    const burstCpuPerRecordUs = (burstCpu.user + burstCpu.system) / Math.max(1, lags.length);
+    const serverCpuAfter = serverCpuBefore === null ? null : localServerCpuMs();
+    const serverCpuPerRecordUs = serverCpuBefore === null || serverCpuAfter === null ? null : ((serverCpuAfter - serverCpuBefore) * 1000) / Math.max(1, lags.length);
+    if (profiler) {
+      const { profile } = await profiler.post('Profiler.stop');
+      await writeFile(`${CPU_PROF!}-${db}.cpuprofile`, JSON.stringify(profile));
+      profiler.disconnect();
+    }
 
     // Let the subscription fold the ticker's own records back, then measure idle.
     await sleep(1000);
@@ -229,6 +280,8 @@ async function runOne(db: BenchDb): Promise<Result> {
       spanMs: lastRecordAt - firstRecordAt,
       idleCpuPercent,
       burstCpuPercent,
+      burstCpuPerRecordUs,
+      serverCpuPerRecordUs,
       storeAppendsPerSecond: appendsPerSecond,
       idleSeconds,
       peakRssMb: process.resourceUsage().maxRSS / 1024,
@@ -259,7 +312,7 @@ function runChild(db: BenchDb): Promise<Result> {
 function table(results: Result[]): string {
   const yes = (ok: boolean) => (ok ? 'yes' : 'NO');
   const rows = [
-    ['database', 'schedules', 'ExecutionDue (log / distinct)', 'lag p50', 'lag p99', 'lag max', 'first record', 'records/s', 'CPU in burst', 'store appends/s', 'idle CPU', 'peak RSS', 'ticker start', 'targets met'],
+    ['database', 'schedules', 'ExecutionDue (log / distinct)', 'lag p50', 'lag p99', 'lag max', 'first record', 'records/s', 'CPU in burst', 'CPU per record', 'server CPU per record', 'store appends/s', 'idle CPU', 'peak RSS', 'ticker start', 'targets met'],
     ...results.map((r) => [
       r.db,
       r.schedules.toLocaleString('en'),
@@ -270,6 +323,8 @@ function table(results: Result[]): string {
       `+${r.firstMs.toFixed(0)} ms`,
       r.spanMs > 0 ? Math.round((r.recorded / r.spanMs) * 1000).toLocaleString('en') : '-',
       `${r.burstCpuPercent.toFixed(0)} %`,
+      `${r.burstCpuPerRecordUs.toFixed(0)} us`,
+      r.serverCpuPerRecordUs === null ? '-' : `${r.serverCpuPerRecordUs.toFixed(0)} us`,
       Math.round(r.storeAppendsPerSecond).toLocaleString('en'),
       `${r.idleCpuPercent.toFixed(2)} %`,
       `${r.peakRssMb.toFixed(0)} MB`,

@@ -6,7 +6,8 @@
  */
 import { DomainError, validationError, type Decider } from './decider.js';
 import type { DueTrigger, MissedRunsReason, RunsMissed, ScheduleEvent } from './events.js';
-import { validateCron, isValidTimeZone, jitterOffsetSeconds, nextDueInstant } from './cron.js';
+import { validateCron, isValidTimeZone, jitterOffsetSeconds } from './cron.js';
+import { firstDueInstantAfter } from './due-instant-memo.js';
 import { CATCHUP_LIST_LIMIT, planCatchUp } from './catchup.js';
 import { executionIdFor } from './execution-ids.js';
 import {
@@ -267,7 +268,8 @@ export function dueRefusal(state: ScheduleState, dueAt: Date, at: Date): DueRefu
   if (state.last_due_at !== null && due <= Date.parse(state.last_due_at)) return 'already_recorded';
   if (due <= Date.parse(dueFloor(state))) return 'before_enabled';
   if (due > at.getTime() + DUE_CLOCK_TOLERANCE_MS) return 'in_the_future';
-  const next = nextDueInstant(state.settings.cron_expression, state.settings.timezone, new Date(due - 1));
+  // Memoised: a :00 herd checks thousands of due instants of a few expressions.
+  const next = firstDueInstantAfter(state.settings.cron_expression, state.settings.timezone, new Date(due - 1));
   if (next === null || next.getTime() !== due) return 'not_due';
   return null;
 }

@@ -14,11 +14,13 @@ export interface HeapEntry<K, V> {
 interface Node<K, V> extends HeapEntry<K, V> {
   /** Push order, for a stable order among equal priorities. */
   readonly seq: number;
+  /** The node's place in `nodes`: kept on the node, so a move costs no map update. */
+  at: number;
 }
 
 export class MinHeap<K, V> {
   private readonly nodes: Node<K, V>[] = [];
-  private readonly index = new Map<K, number>();
+  private readonly byKey = new Map<K, Node<K, V>>();
   private seq = 0;
 
   get size(): number {
@@ -28,16 +30,12 @@ export class MinHeap<K, V> {
   /** Adds the entry, or replaces the one with the same key (its priority may go up or down). */
   push(key: K, priority: number, value: V): void {
     if (Number.isNaN(priority)) throw new RangeError('MinHeap.push: priority is NaN');
-    const node: Node<K, V> = { key, priority, value, seq: this.seq++ };
-    const at = this.index.get(key);
-    if (at === undefined) {
-      this.nodes.push(node);
-      this.index.set(key, this.nodes.length - 1);
-      this.up(this.nodes.length - 1);
-      return;
-    }
-    this.nodes[at] = node;
-    this.restore(at);
+    const existing = this.byKey.get(key);
+    const node: Node<K, V> = { key, priority, value, seq: this.seq++, at: existing?.at ?? this.nodes.length };
+    this.byKey.set(key, node);
+    this.nodes[node.at] = node;
+    if (existing === undefined) this.up(node);
+    else this.restore(node);
   }
 
   /** The entry with the lowest priority, left in place. */
@@ -48,30 +46,29 @@ export class MinHeap<K, V> {
   /** Removes and returns the entry with the lowest priority. */
   pop(): HeapEntry<K, V> | undefined {
     const top = this.nodes[0];
-    if (top !== undefined) this.removeAt(0);
+    if (top !== undefined) this.remove(top);
     return top;
   }
 
   get(key: K): HeapEntry<K, V> | undefined {
-    const at = this.index.get(key);
-    return at === undefined ? undefined : this.nodes[at];
+    return this.byKey.get(key);
   }
 
   has(key: K): boolean {
-    return this.index.has(key);
+    return this.byKey.has(key);
   }
 
   /** Removes the key's entry; false when there was none. */
   delete(key: K): boolean {
-    const at = this.index.get(key);
-    if (at === undefined) return false;
-    this.removeAt(at);
+    const node = this.byKey.get(key);
+    if (node === undefined) return false;
+    this.remove(node);
     return true;
   }
 
   clear(): void {
     this.nodes.length = 0;
-    this.index.clear();
+    this.byKey.clear();
   }
 
   /** Every entry, in no particular order. */
@@ -79,57 +76,58 @@ export class MinHeap<K, V> {
     yield* this.nodes;
   }
 
-  private removeAt(at: number): void {
-    const removed = this.nodes[at] as Node<K, V>;
+  private remove(node: Node<K, V>): void {
     const last = this.nodes.pop() as Node<K, V>;
-    this.index.delete(removed.key);
-    if (at === this.nodes.length) return; // it was the last node
-    this.nodes[at] = last;
-    this.index.set(last.key, at);
-    this.restore(at);
+    this.byKey.delete(node.key);
+    if (last === node) return; // it was the last node
+    last.at = node.at;
+    this.nodes[last.at] = last;
+    this.restore(last);
   }
 
-  /** Moves the node at `at` up or down to where it belongs. */
-  private restore(at: number): void {
-    if (at > 0 && this.less(at, (at - 1) >> 1)) this.up(at);
-    else this.down(at);
+  /** Moves the node up or down to where it belongs. */
+  private restore(node: Node<K, V>): void {
+    const parent = node.at > 0 ? this.nodes[(node.at - 1) >> 1] : undefined;
+    if (parent !== undefined && less(node, parent)) this.up(node);
+    else this.down(node);
   }
 
-  private less(a: number, b: number): boolean {
-    const x = this.nodes[a] as Node<K, V>;
-    const y = this.nodes[b] as Node<K, V>;
-    return x.priority < y.priority || (x.priority === y.priority && x.seq < y.seq);
-  }
-
-  private swap(a: number, b: number): void {
-    const x = this.nodes[a] as Node<K, V>;
-    const y = this.nodes[b] as Node<K, V>;
-    this.nodes[a] = y;
-    this.nodes[b] = x;
-    this.index.set(y.key, a);
-    this.index.set(x.key, b);
-  }
-
-  private up(at: number): void {
+  /** Sifts up: the parents it passes move down one level each, the node is written once. */
+  private up(node: Node<K, V>): void {
+    let at = node.at;
     while (at > 0) {
-      const parent = (at - 1) >> 1;
-      if (!this.less(at, parent)) return;
-      this.swap(at, parent);
-      at = parent;
+      const parentAt = (at - 1) >> 1;
+      const parent = this.nodes[parentAt] as Node<K, V>;
+      if (!less(node, parent)) break;
+      this.place(parent, at);
+      at = parentAt;
     }
+    this.place(node, at);
   }
 
-  private down(at: number): void {
+  private down(node: Node<K, V>): void {
     const n = this.nodes.length;
+    let at = node.at;
     for (;;) {
-      const left = 2 * at + 1;
-      const right = left + 1;
-      let smallest = at;
-      if (left < n && this.less(left, smallest)) smallest = left;
-      if (right < n && this.less(right, smallest)) smallest = right;
-      if (smallest === at) return;
-      this.swap(at, smallest);
-      at = smallest;
+      const leftAt = 2 * at + 1;
+      if (leftAt >= n) break;
+      const left = this.nodes[leftAt] as Node<K, V>;
+      const right = leftAt + 1 < n ? (this.nodes[leftAt + 1] as Node<K, V>) : undefined;
+      const child = right !== undefined && less(right, left) ? right : left;
+      if (!less(child, node)) break;
+      const childAt = child.at;
+      this.place(child, at);
+      at = childAt;
     }
+    this.place(node, at);
   }
+
+  private place(node: Node<K, V>, at: number): void {
+    node.at = at;
+    this.nodes[at] = node;
+  }
+}
+
+function less<K, V>(x: Node<K, V>, y: Node<K, V>): boolean {
+  return x.priority < y.priority || (x.priority === y.priority && x.seq < y.seq);
 }

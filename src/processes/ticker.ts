@@ -46,7 +46,11 @@ export interface TickerDeps {
 export interface TickerOptions {
   /** The loop wakes at least this often (heartbeat; clock jumps are noticed). Default 1000. */
   maxSleepMs?: number;
-  /** Records in flight at once (different schedules are independent streams). Default 64. */
+  /**
+   * Records in flight at once (different schedules are independent streams). Default
+   * 512: enough for the MariaDB event log to fill two group commits of 256 appends
+   * each, one holding its lock while the next waits, so that a burst is pipelined.
+   */
   concurrency?: number;
   /** An instant reached more than this after its fire instant is caught up, not recorded as is. Default 60,000. */
   stallMs?: number;
@@ -87,6 +91,7 @@ export type TickerMetric =
 const SCHEDULE_STREAM_PREFIX = 'schedule-';
 const SCHEDULE_EVENT_TYPES = new Set<string>(['ScheduleCreated', 'ScheduleUpdated', 'ScheduleEnabled', 'ScheduleDisabled', 'ScheduleDeleted', 'ExecutionDue', 'RunsMissed']);
 const MAX_RETRY_DELAY_MS = 30_000;
+const DEFAULT_CONCURRENCY = 512;
 
 /** What the ticker knows of one schedule. */
 interface Tracked {
@@ -156,7 +161,7 @@ export class Ticker {
     this.logger = deps.logger;
     this.timers = deps.timers ?? systemTimers;
     this.maxSleepMs = positive(options.maxSleepMs ?? 1000, 'maxSleepMs');
-    this.concurrency = Math.floor(positive(options.concurrency ?? 64, 'concurrency'));
+    this.concurrency = Math.floor(positive(options.concurrency ?? DEFAULT_CONCURRENCY, 'concurrency'));
     this.stallMs = positive(options.stallMs ?? 60_000, 'stallMs');
     this.lateGraceMs = positive(options.lateGraceMs ?? 1000, 'lateGraceMs');
     this.retryDelayMs = positive(options.retryDelayMs ?? 1000, 'retryDelayMs');
@@ -474,6 +479,7 @@ export class Ticker {
   }
 
   private notify(): void {
+    if (this.idleWaiters.size === 0) return;
     for (const check of [...this.idleWaiters]) check();
   }
 }
