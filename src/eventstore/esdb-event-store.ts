@@ -5,19 +5,24 @@ import {
   EventStoreDBClient,
   FORWARDS,
   NO_STREAM,
+  NotLeaderError,
   START,
   STREAM_EXISTS,
   StreamNotFoundError,
+  UnavailableError,
   WrongExpectedVersionError as EsdbWrongExpectedVersionError,
   excludeSystemEvents,
   jsonEvent,
   type AllStreamRecordedEvent,
+  type AllStreamResolvedEvent,
   type AppendExpectedRevision,
+  type EventData,
   type Position as EsdbPosition,
   type ReadPosition,
   type ReadRevision,
   type RecordedEvent as EsdbRecordedEvent,
 } from '@eventstore/db-client';
+import { setTimeout as delay } from 'node:timers/promises';
 import { Observable } from 'rxjs';
 import {
   WrongExpectedVersionError,
@@ -39,10 +44,24 @@ import {
  * Positions are `"<commit>/<prepare>"` in decimal, ordered by commit then prepare.
  * System events (types starting with `$`) are never returned: the subscription uses the
  * server-side `excludeSystemEvents()` filter, reads of $all drop them client-side.
+ *
+ * What it promises beyond the port:
+ * - An append answered Unavailable (a node not ready, shutting down, or unreachable) or
+ *   NotLeader (a follower; the client has already switched its connection to the leader
+ *   the answer names) is tried again, APPEND_RETRY_DELAYS_MS.length times, after those
+ *   waits. Every attempt sends the same event ids with the same expected revision, so an
+ *   attempt whose answer was lost after the write is recognised by the server as a
+ *   repeat and succeeds without writing twice. When every attempt failed, the last
+ *   error is raised as the client's own `UnavailableError` or `NotLeaderError`.
+ * - A subscription that the server ends (dropped with an error, or ended without one)
+ *   errors the Observable, so that its consumer subscribes again from its checkpoint; it
+ *   completes only when the consumer's store is closed.
  */
 
 const DEFAULT_READ_ALL_PAGE = 1000;
-/** Page size of the backwards scan that finds the last non-system event. */
+/** Waits before the 2nd, 3rd and 4th attempt of an append answered Unavailable or NotLeader. */
+export const APPEND_RETRY_DELAYS_MS: readonly number[] = [50, 250, 1000];
+/** Largest page of the backwards scan that finds the last non-system event. */
 const HEAD_SCAN_PAGE = 100;
 
 export async function openEventStoreDb(options: { connectionString: string }): Promise<EventStore> {
@@ -61,20 +80,32 @@ class EsdbEventStore implements EventStore {
     if (events.length === 0) {
       throw new TypeError(`append to ${streamId}: at least one event is required`);
     }
+    // Built once: a retry must send the same event ids (jsonEvent makes one when absent).
+    const proposed = events.map((event) =>
+      jsonEvent({
+        ...(event.id === undefined ? {} : { id: event.id }),
+        type: event.type,
+        data: event.data,
+        // Spread: an interface has no index signature, the client wants a JSON record.
+        metadata: { ...event.metadata },
+      }),
+    );
+    for (let attempt = 0; ; attempt += 1) {
+      try {
+        return await this.appendOnce(streamId, proposed, expectedRevision);
+      } catch (error) {
+        const retryIn = APPEND_RETRY_DELAYS_MS[attempt];
+        if (!(error instanceof UnavailableError || error instanceof NotLeaderError) || retryIn === undefined) throw error;
+        await delay(retryIn);
+      }
+    }
+  }
+
+  private async appendOnce(streamId: string, proposed: EventData[], expectedRevision: ExpectedRevision): Promise<AppendResult> {
     try {
-      const result = await this.client.appendToStream(
-        streamId,
-        events.map((event) =>
-          jsonEvent({
-            ...(event.id === undefined ? {} : { id: event.id }),
-            type: event.type,
-            data: event.data,
-            // Spread: an interface has no index signature, the client wants a JSON record.
-            metadata: { ...event.metadata },
-          }),
-        ),
-        { expectedRevision: toEsdbExpectedRevision(expectedRevision) },
-      );
+      const result = await this.client.appendToStream(streamId, proposed, {
+        expectedRevision: toEsdbExpectedRevision(expectedRevision),
+      });
       const position =
         result.position === undefined
           ? await this.positionOfRevision(streamId, result.nextExpectedRevision)
@@ -89,11 +120,10 @@ class EsdbEventStore implements EventStore {
     }
   }
 
-  /** Fallback for servers that do not return the position of an append. */
+  /** Fallback for an answer without a position: servers give none for a repeated (idempotent) append. */
   private async positionOfRevision(streamId: string, revision: bigint): Promise<Position> {
-    for await (const resolved of this.client.readStream(streamId, { fromRevision: revision, maxCount: 1 })) {
-      if (resolved.event !== undefined) return positionOf(resolved.event, resolved.commitPosition);
-    }
+    const [resolved] = await readToEnd(this.client.readStream(streamId, { fromRevision: revision, maxCount: 1 }));
+    if (resolved?.event !== undefined) return positionOf(resolved.event, resolved.commitPosition);
     throw new Error(`stream ${streamId}: revision ${revision} just appended could not be read back`);
   }
 
@@ -133,28 +163,16 @@ class EsdbEventStore implements EventStore {
     const pageSize = wanted + 1;
 
     while (collected.length < wanted) {
-      const read = this.client.readAll({
-        direction: FORWARDS,
-        fromPosition: seenUpTo ?? START,
-        maxCount: pageSize,
-      });
-      let readInPage = 0;
-      let stoppedEarly = false;
-      for await (const resolved of read) {
-        readInPage += 1;
+      const page = await readToEnd(this.client.readAll({ direction: FORWARDS, fromPosition: seenUpTo ?? START, maxCount: pageSize }));
+      for (const resolved of page) {
         const event = resolved.event;
-        if (event === undefined) continue;
+        if (event === undefined || collected.length === wanted) continue;
         if (seenUpTo !== null && compareEsdbPositions(event.position, seenUpTo) <= 0) continue;
         seenUpTo = event.position;
         if (isSystemEvent(event)) continue;
         collected.push(toRecordedEvent(event, resolved.commitPosition));
-        if (collected.length === wanted) {
-          stoppedEarly = true;
-          break;
-        }
       }
-      if (stoppedEarly) await read.cancel();
-      if (readInPage < pageSize) break; // end of the log
+      if (page.length < pageSize) break; // end of the log
     }
     return collected;
   }
@@ -191,9 +209,10 @@ class EsdbEventStore implements EventStore {
             if (after !== null && compareEsdbPositions(event.position, after) <= 0) continue;
             subscriber.next(toRecordedEvent(event, resolved.commitPosition));
           }
+          // Not asked for (a subscription to $all has no end): the consumer resubscribes on an error.
           if (!ended) {
             end();
-            subscriber.complete();
+            subscriber.error(new Error('EventStoreDB ended the subscription to $all'));
           }
         } catch (error) {
           if (!ended) {
@@ -207,22 +226,17 @@ class EsdbEventStore implements EventStore {
     });
   }
 
+  /** The newest event of $all is usually the answer: a page of one first, larger pages past system events. */
   async headPosition(): Promise<Position | null> {
     let from: ReadPosition = END;
-    for (;;) {
-      let readInPage = 0;
-      let oldestSeen: EsdbPosition | null = null;
-      const page = this.client.readAll({ direction: BACKWARDS, fromPosition: from, maxCount: HEAD_SCAN_PAGE });
-      for await (const resolved of page) {
-        readInPage += 1;
-        const event = resolved.event;
-        if (event === undefined) continue;
-        if (!isSystemEvent(event)) return encodePosition(event.position);
-        oldestSeen = event.position;
-      }
-      if (readInPage < HEAD_SCAN_PAGE || oldestSeen === null) return null;
-      // Backwards reads from a position are inclusive: the next page repeats one system event, harmless.
-      from = oldestSeen;
+    for (let pageSize = 1; ; pageSize = Math.min(pageSize * 10, HEAD_SCAN_PAGE)) {
+      const page: AllStreamResolvedEvent[] = await readToEnd(this.client.readAll({ direction: BACKWARDS, fromPosition: from, maxCount: pageSize }));
+      const newest = page.find((resolved) => resolved.event !== undefined && !isSystemEvent(resolved.event));
+      if (newest?.event !== undefined) return encodePosition(newest.event.position);
+      const oldest = page[page.length - 1]?.event;
+      if (page.length < pageSize || oldest === undefined) return null;
+      // Should a backwards read from a position include it, the next page repeats one system event: harmless.
+      from = oldest.position;
     }
   }
 
@@ -231,15 +245,25 @@ class EsdbEventStore implements EventStore {
   }
 
   async ping(): Promise<void> {
-    for await (const _resolved of this.client.readAll({ direction: BACKWARDS, fromPosition: END, maxCount: 1 })) {
-      // Reading one record is enough to know the server answers.
-    }
+    // Reading one record is enough to know the server answers.
+    await readToEnd(this.client.readAll({ direction: BACKWARDS, fromPosition: END, maxCount: 1 }));
   }
 
   async close(): Promise<void> {
     for (const close of [...this.liveSubscriptionClosers]) close();
     await this.client.dispose();
   }
+}
+
+/**
+ * Every record of a read bounded by its maxCount. A read is always read to its end:
+ * breaking off leaves the client's gRPC stream unfinished, and client.dispose() (close())
+ * then waits for it for ever.
+ */
+async function readToEnd<T>(read: AsyncIterable<T>): Promise<T[]> {
+  const records: T[] = [];
+  for await (const record of read) records.push(record);
+  return records;
 }
 
 function toEsdbExpectedRevision(expected: ExpectedRevision): AppendExpectedRevision {

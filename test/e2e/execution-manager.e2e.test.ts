@@ -11,7 +11,7 @@ import { openReadModelDb } from '../../src/projections/read-model-db.js';
 import { ended, harness, VCENTER } from '../support/e2e-harness.js';
 import { driveUntil } from '../support/manual-clock.js';
 
-for (const backend of ['sqlite', 'mariadb'] as const) describe(`execution process manager, end to end, on ${backend}`, () => {
+for (const backend of ['sqlite', 'mariadb', 'esdb'] as const) describe(`execution process manager, end to end, on ${backend}`, () => {
   it('runs a cron execution: one job, three skips with their conflict types, true counters', async () => {
     const h = await harness({
       backend,

@@ -16,11 +16,13 @@ import {
   type RecordedEvent,
 } from '../../src/eventstore/event-store.js';
 import { openMariaDbEventStore, openSqliteEventStore } from '../../src/eventstore/sql-event-store.js';
+import { startEsdbDouble, type EsdbDouble } from '../support/esdb-double/server.js';
 import { createTestDatabase } from '../support/mariadb.js';
 
 /**
- * One contract, every adapter: SQLite and MariaDB always run (MariaDB down = failure),
- * EventStoreDB when EVENTSTORE_URL is set.
+ * One contract, every adapter: SQLite, MariaDB (down = failure) and the EventStoreDB
+ * adapter on the in-process double (test/support/esdb-double) always run; the
+ * EventStoreDB adapter on a real server too when EVENTSTORE_URL is set.
  */
 
 /** Short, so that the poll path (a second store instance) is exercised quickly. */
@@ -72,6 +74,26 @@ describe('MariaDB event store', () => {
     },
     cleanup: async () => {
       await database?.drop();
+    },
+  }));
+});
+
+describe('EventStoreDB event store on the in-process double', () => {
+  let double: EsdbDouble | null = null;
+  defineContract(() => ({
+    startsEmpty: true,
+    rejectsDuplicateEventIds: false,
+    async open() {
+      // A stats event every few appends: the adapter must keep system events out everywhere.
+      double = await startEsdbDouble({ systemEventEvery: 7 });
+      return openEventStoreDb({ connectionString: double.url });
+    },
+    openSecondInstance: () => {
+      if (double === null) throw new Error('no double');
+      return openEventStoreDb({ connectionString: double.url });
+    },
+    cleanup: async () => {
+      await double?.close();
     },
   }));
 });

@@ -14,6 +14,7 @@ import { executionDecider, isEnded, type ExecutionState } from '../../src/domain
 import { loadIntegrationConfig } from '../../src/integrations/integration-config.js';
 import { startService, type Service } from '../../src/service.js';
 import { apiClient, type ApiClient } from './api-client.js';
+import { startEsdbDouble, type EsdbDouble } from './esdb-double/server.js';
 import { fakeVm, startFakeAppliances, type FakeAppliances, type VmScript } from './fake-appliances.js';
 import { driveUntil, ManualClock } from './manual-clock.js';
 import { createTestDatabase } from './mariadb.js';
@@ -31,6 +32,8 @@ export interface Harness {
   execution(id: string): Promise<ExecutionState>;
   dataDir: string;
   databaseUrl: string | null;
+  /** On backend esdb, the EventStoreDB double holding the events (to drop subscriptions, inject faults); else null. */
+  esdb: EsdbDouble | null;
   /** Stops the service (once). */
   stop(): Promise<void>;
   registerVm(name: string): Promise<string>;
@@ -44,7 +47,14 @@ afterEach(async () => {
   while (cleanups.length > 0) await cleanups.pop()?.();
 });
 
-export type Backend = 'sqlite' | 'mariadb';
+/** esdb: events on the in-process EventStoreDB double, read models on SQLite. */
+export type Backend = 'sqlite' | 'mariadb' | 'esdb';
+
+/**
+ * On esdb, the double holding the events of a data dir: a harness given that data dir
+ * again (a restart) finds the same log there, as SQLite keeps events.sqlite in it.
+ */
+const eventStoreOfDataDir = new Map<string, EsdbDouble>();
 
 export async function harness(options: {
   backend: Backend;
@@ -73,6 +83,21 @@ export async function harness(options: {
     cleanups.push(() => database.drop());
     databaseUrl = database.url;
   }
+  let esdb: EsdbDouble | null = null;
+  if (options.backend === 'esdb') {
+    let double = eventStoreOfDataDir.get(dataDir);
+    if (double === undefined) {
+      const started = await startEsdbDouble();
+      const dir = dataDir;
+      eventStoreOfDataDir.set(dir, started);
+      cleanups.push(async () => {
+        eventStoreOfDataDir.delete(dir);
+        await started.close();
+      });
+      double = started;
+    }
+    esdb = double;
+  }
   const clock = new ManualClock(options.start);
   const integrationConfig = loadIntegrationConfig({
     OMA_API_URL: fake.url,
@@ -82,7 +107,7 @@ export async function harness(options: {
     VCENTER_CREDENTIALS: JSON.stringify({ [VCENTER]: { username: 'svc', password: 'secret-pw' } }),
     JOB_POLL_INTERVAL_SECONDS: String(POLL_SECONDS),
   });
-  const service = await startService(loadConfig({ DATA_DIR: dataDir, LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent', ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}) }), {
+  const service = await startService(loadConfig({ DATA_DIR: dataDir, LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent', ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}), ...(esdb ? { EVENTSTORE_URL: esdb.url } : {}) }), {
     clock,
     timers: clock,
     ticker: true,
@@ -102,6 +127,7 @@ export async function harness(options: {
     clock,
     dataDir,
     databaseUrl,
+    esdb,
     stop,
     async runUntil(done, maxMs, stepMs = 1000) {
       const end = clock.now().getTime() + maxMs;
