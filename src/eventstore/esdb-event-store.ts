@@ -25,6 +25,7 @@ import {
 import { setTimeout as delay } from 'node:timers/promises';
 import { Observable } from 'rxjs';
 import {
+  EventStoreUnavailableError,
   WrongExpectedVersionError,
   type AppendResult,
   type EventMetadata,
@@ -52,7 +53,8 @@ import {
  *   waits. Every attempt sends the same event ids with the same expected revision, so an
  *   attempt whose answer was lost after the write is recognised by the server as a
  *   repeat and succeeds without writing twice. When every attempt failed, the last
- *   error is raised as the client's own `UnavailableError` or `NotLeaderError`.
+ *   error is raised as the port's EventStoreUnavailableError, its `cause` the client's
+ *   own `UnavailableError` or `NotLeaderError`.
  * - A subscription that the server ends (dropped with an error, or ended without one)
  *   errors the Observable, so that its consumer subscribes again from its checkpoint; it
  *   completes only when the consumer's store is closed.
@@ -94,8 +96,11 @@ class EsdbEventStore implements EventStore {
       try {
         return await this.appendOnce(streamId, proposed, expectedRevision);
       } catch (error) {
+        if (!(error instanceof UnavailableError || error instanceof NotLeaderError)) throw error;
         const retryIn = APPEND_RETRY_DELAYS_MS[attempt];
-        if (!(error instanceof UnavailableError || error instanceof NotLeaderError) || retryIn === undefined) throw error;
+        if (retryIn === undefined) {
+          throw new EventStoreUnavailableError(`EventStoreDB did not take the append to ${streamId} after ${attempt + 1} attempts: ${error.message}`, { cause: error });
+        }
         await delay(retryIn);
       }
     }

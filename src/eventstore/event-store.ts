@@ -87,6 +87,15 @@ export class WrongExpectedVersionError extends Error {
   }
 }
 
+/**
+ * The event store could not be reached or would not take the write (after the adapter's
+ * own retries). Nothing is known to be written; the caller may try again later.
+ * `cause` keeps the adapter's original error.
+ */
+export class EventStoreUnavailableError extends Error {
+  override readonly name = 'EventStoreUnavailableError';
+}
+
 export interface EventStore {
   /** Name of the adapter, for logs and health answers: 'sqlite', 'mariadb', 'eventstoredb'. */
   readonly kind: string;

@@ -77,9 +77,9 @@ describe('the service on EventStoreDB (the in-process double), end to end', () =
       const before = await logLength(service);
       double.faults.inject({ kind: 'unavailable', when: 'before-write' }, APPEND_RETRY_DELAYS_MS.length + 1);
       const refused = await service.app.inject({ method: 'POST', url: '/api/v1/schedules', payload: { name: 'hourly', cron_expression: '0 * * * *' } });
-      // The API answers the store's UnavailableError as any unknown error (503 would say more; the API does not map it yet).
-      assert.equal(refused.statusCode, 500, refused.body);
-      assert.equal(refused.json().error, 'InternalError');
+      assert.equal(refused.statusCode, 503, refused.body);
+      assert.equal(refused.json().error, 'Unavailable');
+      assert.match(refused.json().message, /event store/);
       assert.equal(await logLength(service), before);
     } finally {
       await service.dispose();

@@ -28,7 +28,7 @@ import {
 import grpc from '@grpc/grpc-js';
 import type { Subscription } from 'rxjs';
 import { APPEND_RETRY_DELAYS_MS, openEventStoreDb } from '../../src/eventstore/esdb-event-store.js';
-import type { EventMetadata, EventStore, NewEvent, RecordedEvent } from '../../src/eventstore/event-store.js';
+import { EventStoreUnavailableError, type EventMetadata, type EventStore, type NewEvent, type RecordedEvent } from '../../src/eventstore/event-store.js';
 import { startEsdbDouble, type EsdbDouble } from '../support/esdb-double/server.js';
 
 const WAIT_TIMEOUT_MS = 10_000;
@@ -249,13 +249,13 @@ describe('the EventStoreDB adapter on the double: retried appends and ended subs
     assert.equal(result.position, read[0]!.position);
   });
 
-  it(`surfaces Unavailable as the client's UnavailableError once ${APPEND_RETRY_DELAYS_MS.length + 1} attempts failed, and NotLeader as NotLeaderError`, async () => {
+  it(`surfaces Unavailable and NotLeader as the port's EventStoreUnavailableError (the client's error as cause) once ${APPEND_RETRY_DELAYS_MS.length + 1} attempts failed`, async () => {
     const attempts = APPEND_RETRY_DELAYS_MS.length + 1;
     for (const [kind, type] of [['unavailable', UnavailableError], ['not-leader', NotLeaderError]] as const) {
       const streamId = `down-${kind}-${randomUUID()}`;
       double.faults.inject({ kind, when: 'before-write' }, attempts);
       const calls = double.appendCalls;
-      await assert.rejects(store.append(streamId, [newEvent('A')], 'no_stream'), type);
+      await assert.rejects(store.append(streamId, [newEvent('A')], 'no_stream'), (error: unknown) => error instanceof EventStoreUnavailableError && error.cause instanceof type);
       assert.equal(double.appendCalls - calls, attempts);
       assert.deepEqual(await store.readStream(streamId), []);
     }
