@@ -6,6 +6,8 @@
 import { loadConfig, type Config } from '../config.js';
 import type { EventStore } from '../eventstore/event-store.js';
 import { openEventStore } from '../eventstore/open-event-store.js';
+import { UpcastingEventStore } from '../eventstore/upcasting-event-store.js';
+import { upcastEventData } from '../domain/event-upcasters.js';
 import { openReadModelDb, type ReadModelDb } from '../projections/read-model-db.js';
 
 export interface CliStores {
@@ -17,7 +19,7 @@ export interface CliStores {
 
 export async function openCliStores(env: NodeJS.ProcessEnv): Promise<CliStores> {
   const config = loadConfig(env);
-  const store = await openEventStore({ eventstoreUrl: config.eventstoreUrl, databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  const store = new UpcastingEventStore(await openEventStore({ eventstoreUrl: config.eventstoreUrl, databaseUrl: config.databaseUrl, dataDir: config.dataDir }), upcastEventData);
   let readDb: ReadModelDb;
   try {
     readDb = await openReadModelDb({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });

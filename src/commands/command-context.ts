@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { EventMetadata, EventSource } from '../eventstore/event-store.js';
-import { EVENT_SCHEMA_VERSION } from '../domain/events.js';
+import { currentSchemaVersion } from '../domain/event-upcasters.js';
 
 /** Who asks, from where, and when: stamped on every event a command appends. */
 export interface CommandContext {
@@ -24,7 +24,8 @@ export function newCommandContext(fields: { actor: string; source: EventSource; 
   };
 }
 
-export function metadataOf(context: CommandContext): EventMetadata {
+/** The metadata of one `eventType` event the command appends, with the current schema version of its data. */
+export function metadataOf(context: CommandContext, eventType: string): EventMetadata {
   return {
     actor: context.actor,
     source: context.source,
@@ -32,6 +33,6 @@ export function metadataOf(context: CommandContext): EventMetadata {
     causation_id: context.causationId,
     request_id: context.requestId,
     timestamp: context.at,
-    schema_version: EVENT_SCHEMA_VERSION,
+    schema_version: currentSchemaVersion(eventType),
   };
 }

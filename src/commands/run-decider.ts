@@ -112,10 +112,9 @@ async function decideAndAppend<C, E extends DomainEventShape, S>(
       return { events, state, position: null, revision };
     }
     try {
-      const metadata = metadataOf(context);
       const result = await store.append(
         streamId,
-        events.map((event) => ({ id: randomUUID(), type: event.type, data: event.data as Record<string, unknown>, metadata })),
+        events.map((event) => ({ id: randomUUID(), type: event.type, data: event.data as Record<string, unknown>, metadata: metadataOf(context, event.type) })),
         revision === null ? 'no_stream' : revision,
       );
       const next = events.reduce((s, e) => decider.evolve(s, e), state);

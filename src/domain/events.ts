@@ -80,7 +80,10 @@ export type ReservationKind = 'schedule-name' | 'group-name' | 'vm-identity';
 export type DomainEvent = ScheduleEvent | GroupEvent | VmEvent | ReservationEvent | ExecutionEvent;
 export type DomainEventType = DomainEvent['type'];
 
-/** Current schema version of each event's data; upcasters lift older ones on read. */
+/**
+ * The first schema version of every event's data, and the version of an event
+ * stored without one. The current version per type is in event-upcasters.ts.
+ */
 export const EVENT_SCHEMA_VERSION = 1;
 
 export const streamIds = {

@@ -26,7 +26,7 @@ describe('the command loop', () => {
 
   const appendBehindItsBack = async (streamId: string, to: number) => {
     const events = await store.readStream(streamId);
-    await store.append(streamId, [{ id: randomUUID(), type: 'Incremented', data: { to }, metadata: metadataOf(context) }], events.length === 0 ? 'no_stream' : events.length - 1);
+    await store.append(streamId, [{ id: randomUUID(), type: 'Incremented', data: { to }, metadata: metadataOf(context, 'Incremented') }], events.length === 0 ? 'no_stream' : events.length - 1);
   };
 
   it('stamps metadata and appends with the expected revision', async () => {
@@ -76,7 +76,7 @@ describe('the command loop', () => {
     };
     await runDecider(store, 'light-1', light, () => ({ type: 'TurnOn' as const }), context);
     // Another instance turns it off; this process's cache still says on.
-    await store.append('light-1', [{ id: randomUUID(), type: 'Switched', data: { on: false }, metadata: metadataOf(context) }], 0);
+    await store.append('light-1', [{ id: randomUUID(), type: 'Switched', data: { on: false }, metadata: metadataOf(context, 'Switched') }], 0);
     const result = await runDecider(store, 'light-1', light, () => ({ type: 'TurnOn' as const }), context);
     assert.equal(result.events.length, 1, 'turned on again, not skipped as a no-op');
     assert.deepEqual((await store.readStream('light-1')).map((e) => e.data.on), [true, false, true]);

@@ -1,0 +1,3 @@
+import { auditScenarios } from './audit.scenarios.js';
+
+auditScenarios('esdb');
