@@ -1,0 +1,3 @@
+import { reportApiScenarios } from '../reports/reports-api.scenarios.js';
+
+reportApiScenarios('mariadb');

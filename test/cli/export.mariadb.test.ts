@@ -1,0 +1,3 @@
+import { exportCliScenarios } from '../reports/export-cli.scenarios.js';
+
+exportCliScenarios('mariadb');

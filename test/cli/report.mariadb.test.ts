@@ -1,0 +1,3 @@
+import { reportCliScenarios } from '../reports/report-cli.scenarios.js';
+
+reportCliScenarios('mariadb');
