@@ -19,8 +19,18 @@
  * (its time is reported apart, not counted), then, after a `sync`, a fresh one
  * times `ProjectionRunner.rebuild()` of every read model, as a service process would
  * run it; its peak RSS is sampled every 100 ms and after every page.
+ *
+ *   npm run bench:bluegreen                      # the same log, a blue/green rebuild under reads
+ *
+ * bench:bluegreen (BENCH_MODE=bluegreen) replaces the timed phase: a fresh process
+ * starts the service on the log (its projections catch up first, not timed), a
+ * reader process (read-load.ts) sends GET requests one after another, and the
+ * service's read models are rebuilt blue/green (ProjectionRunner.rebuildBlueGreen)
+ * while it answers them: rebuild rate, peak RSS and the reads' p50/p99 latency
+ * before, during and after the rebuild are reported.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { createInterface } from 'node:readline';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
@@ -31,9 +41,12 @@ import { EVENT_SCHEMA_VERSION, type DomainEvent } from '../src/domain/events.js'
 import { SCHEDULE_DEFAULTS } from '../src/domain/schedule-fields.js';
 import { VM_STATUSES } from '../src/domain/vm-fields.js';
 import { allProjections } from '../src/projections/all-projections.js';
-import { ProjectionRunner } from '../src/projections/projection-runner.js';
+import { ProjectionRunner, type RebuildOptions, type RebuildResult } from '../src/projections/projection-runner.js';
 import { openReadModelDb, type ReadModelDb } from '../src/projections/read-model-db.js';
 import { createTestDatabase } from '../test/support/mariadb.js';
+import { loadConfig } from '../src/config.js';
+import { loadIntegrationConfig } from '../src/integrations/integration-config.js';
+import { startService } from '../src/service.js';
 
 const TARGET_EVENTS_PER_SECOND = { sqlite: 50_000, mariadb: 20_000 } as const;
 const TARGET_PEAK_RSS_MB = 512;
@@ -41,7 +54,10 @@ const EVENTS_PER_APPEND = 1000;
 
 type BenchDb = 'sqlite' | 'mariadb';
 
+type BenchMode = 'rebuild' | 'bluegreen';
+
 interface BenchConfig {
+  mode: BenchMode;
   databases: BenchDb[];
   totalEvents: number;
   pageSize: number | undefined;
@@ -53,7 +69,10 @@ function readConfig(): BenchConfig {
   const totalEvents = Number(process.env.BENCH_EVENTS ?? 1_000_000);
   if (!Number.isInteger(totalEvents) || totalEvents < 1000) throw new Error('BENCH_EVENTS must be an integer >= 1000');
   const pageSize = process.env.BENCH_PAGE_SIZE === undefined ? undefined : Number(process.env.BENCH_PAGE_SIZE);
+  const mode = (process.env.BENCH_MODE ?? 'rebuild').toLowerCase();
+  if (mode !== 'rebuild' && mode !== 'bluegreen') throw new Error(`BENCH_MODE must be rebuild or bluegreen, not ${mode}`);
   return {
+    mode,
     databases: which === 'both' ? ['sqlite', 'mariadb'] : [which as BenchDb],
     totalEvents,
     pageSize,
@@ -435,45 +454,110 @@ async function generatePhase(target: BenchTarget, totalEvents: number): Promise<
   }
 }
 
+/** Times a rebuild: its result, CPU time, peak RSS and the load around it; logs progress every 100,000 events. */
+async function timeRebuild(
+  database: BenchDb,
+  rebuild: (options: RebuildOptions) => Promise<RebuildResult>,
+): Promise<Omit<RebuildMeasurement, 'rowCounts'>> {
+  let lastReport = 0;
+  const loadBefore = loadavg()[0] ?? 0;
+  const cpuBefore = process.cpuUsage();
+  const rss = startRssSampler();
+  const result = await rebuild({
+    onProgress: ({ events_done, events_per_second }) => {
+      rss.sample();
+      if (events_done - lastReport >= 100_000) {
+        lastReport = events_done;
+        log(`[${database}]   ${events_done.toLocaleString('en')} events, ${Math.round(events_per_second).toLocaleString('en')}/s`);
+      }
+    },
+  });
+  const peakRssMb = rss.stop();
+  const cpu = process.cpuUsage(cpuBefore);
+  const loadAfter = loadavg()[0] ?? 0;
+  return {
+    events: result.events,
+    rebuildSeconds: result.seconds,
+    rebuildCpuSeconds: (cpu.user + cpu.system) / 1e6,
+    loadAverage: [loadBefore, loadAfter],
+    peakRssMb,
+  };
+}
+
 /** Child phase 2, in a fresh process as a service would run it: the timed rebuild. */
 async function rebuildPhase(target: BenchTarget, pageSize: number | undefined): Promise<RebuildMeasurement> {
   const { store, db, close } = await openStores(target);
   try {
     const runner = new ProjectionRunner(store, db, [...allProjections], pageSize === undefined ? {} : { catchUpPageSize: pageSize });
-    let lastReport = 0;
-    const loadBefore = loadavg()[0] ?? 0;
-    const cpuBefore = process.cpuUsage();
-    const rss = startRssSampler();
-    const result = await runner.rebuild({
-      onProgress: ({ events_done, events_per_second }) => {
-        rss.sample();
-        if (events_done - lastReport >= 100_000) {
-          lastReport = events_done;
-          log(`[${target.database}]   ${events_done.toLocaleString('en')} events, ${Math.round(events_per_second).toLocaleString('en')}/s`);
-        }
-      },
-    });
-    const peakRssMb = rss.stop();
-    const cpu = process.cpuUsage(cpuBefore);
-    const loadAfter = loadavg()[0] ?? 0;
+    const measured = await timeRebuild(target.database, (options) => runner.rebuild(options));
     await runner.stop();
-    return {
-      events: result.events,
-      rebuildSeconds: result.seconds,
-      rebuildCpuSeconds: (cpu.user + cpu.system) / 1e6,
-      loadAverage: [loadBefore, loadAfter],
-      peakRssMb,
-      rowCounts: await countRows(db),
-    };
+    return { ...measured, rowCounts: await countRows(db) };
   } finally {
     await close();
+  }
+}
+
+interface ReadFigures {
+  requests: number;
+  failures: number;
+  p50_ms: number;
+  p99_ms: number;
+  max_ms: number;
+}
+
+interface BlueGreenMeasurement extends RebuildMeasurement {
+  catchUpSeconds: number;
+  /** The reader's figures per phase: before, rebuild, after. */
+  reads: Record<string, ReadFigures>;
+}
+
+const READ_PHASE_SECONDS = 5;
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Child phase 2 of bench:bluegreen: the service answers reads while its read models are rebuilt blue/green. */
+async function blueGreenPhase(target: BenchTarget, totalEvents: number): Promise<BlueGreenMeasurement> {
+  const storesEnv =
+    target.database === 'sqlite' ? { DATA_DIR: target.location } : { DATABASE_URL: target.location, DATA_DIR: path.join(tmpdir(), 'bench-rebuild-unused') };
+  const config = loadConfig({ ...storesEnv, LOG_LEVEL: 'silent', PORT: '0' });
+  const service = await startService(config, { integrationConfig: loadIntegrationConfig({}), ticker: false, processManager: false });
+  try {
+    const head = await service.store.headPosition();
+    const catchUpStarted = performance.now();
+    if (head !== null && !(await service.projections.waitForPosition(head, 30 * 60_000))) throw new Error('the live read models did not catch up');
+    const catchUpSeconds = (performance.now() - catchUpStarted) / 1000;
+    log(`[${target.database}] live read models caught up in ${catchUpSeconds.toFixed(1)} s; reads start`);
+    await service.app.listen({ host: '127.0.0.1', port: 0 });
+    const address = service.app.server.address();
+    if (address === null || typeof address !== 'object') throw new Error('the service does not listen');
+    const reader = spawn(process.execPath, [...process.execArgv, fileURLToPath(new URL('./read-load.ts', import.meta.url))], {
+      env: { ...process.env, BENCH_READ_URL: `http://127.0.0.1:${address.port}`, BENCH_READ_SHAPE: JSON.stringify(shapeFor(totalEvents)) },
+      stdio: ['pipe', 'pipe', 'inherit'],
+    });
+    const readerAnswer = new Promise<string>((resolve) => createInterface({ input: reader.stdout }).once('line', resolve));
+    const tell = (line: string) => reader.stdin.write(`${line}\n`);
+    tell('phase warmup');
+    await sleep(1000);
+    tell('phase before');
+    await sleep(READ_PHASE_SECONDS * 1000);
+    tell('phase rebuild');
+    const measured = await timeRebuild(target.database, (options) => service.projections.rebuildBlueGreen(options));
+    tell('phase after');
+    await sleep(READ_PHASE_SECONDS * 1000);
+    tell('stop');
+    const reads = JSON.parse(await readerAnswer) as Record<string, ReadFigures>;
+    return { ...measured, rowCounts: await countRows(service.readDb), catchUpSeconds, reads };
+  } finally {
+    await service.stop();
   }
 }
 
 const RESULT_MARKER = 'BENCH_RESULT ';
 
 /** Runs a phase in a child process (same node and loader flags) and returns what it printed. */
-function runPhase<T>(phase: 'generate' | 'rebuild', target: BenchTarget): T {
+function runPhase<T>(phase: 'generate' | 'rebuild' | 'bluegreen', target: BenchTarget): T {
   const child = spawnSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url)], {
     env: { ...process.env, BENCH_PHASE: phase, BENCH_DB: target.database, BENCH_TARGET: target.location },
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -498,8 +582,8 @@ async function benchOne(database: BenchDb, config: BenchConfig): Promise<BenchRe
     // The generated log is still dirty in the OS page cache; its write-back would land
     // inside the timed rebuild. A log being rebuilt from has long been on disk.
     spawnSync('sync');
-    log(`[${database}] rebuilding in a fresh process...`);
-    const measurement = runPhase<RebuildMeasurement>('rebuild', target);
+    log(`[${database}] ${config.mode === 'bluegreen' ? 'starting the service and rebuilding blue/green under reads' : 'rebuilding'} in a fresh process...`);
+    const measurement = runPhase<RebuildMeasurement>(config.mode, target);
     return {
       ...measurement,
       database,
@@ -519,7 +603,7 @@ function log(message: string): void {
 function report(result: BenchResult): void {
   const target = TARGET_EVENTS_PER_SECOND[result.database];
   const verdict = (ok: boolean) => (ok ? 'met' : 'NOT met');
-  console.log(`\nbench:rebuild on ${result.database}`);
+  console.log(`\nbench:${'reads' in result ? 'bluegreen' : 'rebuild'} on ${result.database}`);
   console.log(`  events            ${result.events.toLocaleString('en')}`);
   console.log(`  generation        ${result.generationSeconds.toFixed(1)} s (not counted)`);
   console.log(`  rebuild           ${result.rebuildSeconds.toFixed(2)} s (CPU of this process ${result.rebuildCpuSeconds.toFixed(1)} s)`);
@@ -529,14 +613,30 @@ function report(result: BenchResult): void {
   for (const [table, count] of Object.entries(result.rowCounts)) {
     console.log(`  rows ${table.padEnd(24)} ${count.toLocaleString('en')}`);
   }
+  if ('reads' in result) {
+    const measured = result as BenchResult & BlueGreenMeasurement;
+    console.log(`  live catch-up     ${measured.catchUpSeconds.toFixed(1)} s (before the reads; not counted)`);
+    for (const name of ['before', 'rebuild', 'after']) {
+      const reads = measured.reads[name];
+      if (!reads) continue;
+      console.log(
+        `  reads ${name.padEnd(8)}   ${reads.requests.toLocaleString('en')} GETs, p50 ${reads.p50_ms.toFixed(2)} ms, p99 ${reads.p99_ms.toFixed(2)} ms, max ${reads.max_ms.toFixed(0)} ms, not 200: ${reads.failures}`,
+      );
+    }
+  }
 }
 
 const config = readConfig();
 const phase = process.env.BENCH_PHASE;
-if (phase === 'generate' || phase === 'rebuild') {
+if (phase === 'generate' || phase === 'rebuild' || phase === 'bluegreen') {
   const database = config.databases[0] ?? 'sqlite';
   const target: BenchTarget = { database, location: process.env.BENCH_TARGET ?? '' };
-  const result = phase === 'generate' ? await generatePhase(target, config.totalEvents) : await rebuildPhase(target, config.pageSize);
+  const result =
+    phase === 'generate'
+      ? await generatePhase(target, config.totalEvents)
+      : phase === 'rebuild'
+        ? await rebuildPhase(target, config.pageSize)
+        : await blueGreenPhase(target, config.totalEvents);
   console.log(RESULT_MARKER + JSON.stringify(result));
 } else {
   log(`node ${process.version}; page size ${config.pageSize ?? 'default'}`);

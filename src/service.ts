@@ -8,8 +8,11 @@ import type { Config } from './config.js';
 import { buildApp } from './api/app.js';
 import { openEventStore } from './eventstore/open-event-store.js';
 import type { EventStore } from './eventstore/event-store.js';
+import { UpcastingEventStore } from './eventstore/upcasting-event-store.js';
+import { upcastEventData } from './domain/event-upcasters.js';
 import { createLogger, type Logger } from './logger.js';
 import { allProjections } from './projections/all-projections.js';
+import type { RowProjection } from './projections/projection.js';
 import { ProjectionRunner } from './projections/projection-runner.js';
 import { openReadModelDb, type ReadModelDb } from './projections/read-model-db.js';
 import { Ticker } from './processes/ticker.js';
@@ -17,6 +20,7 @@ import type { TimerPort } from './processes/ticker-timers.js';
 import { PhantomScanner } from './processes/phantom-scanner.js';
 import { ExecutionManager } from './processes/execution-manager.js';
 import { ExecutionPlanner } from './processes/execution-planner.js';
+import { reconciliationPolicy } from './processes/dispatch-reconciliation.js';
 import { ProcessCheckpoints } from './processes/process-checkpoints.js';
 import { loadIntegrationConfig, type IntegrationConfig } from './integrations/integration-config.js';
 import { openReplicationGateway, type ReplicationGateway } from './integrations/open-replication-gateway.js';
@@ -50,6 +54,8 @@ export interface ServiceOptions {
   processManager?: boolean;
   /** The appliances' configuration; default: loadIntegrationConfig(process.env). */
   integrationConfig?: IntegrationConfig;
+  /** The read-model projections (default allProjections); tests change a version to see the start-up rebuild. */
+  projections?: readonly RowProjection[];
 }
 
 export async function startService(config: Config, options: ServiceOptions = {}): Promise<Service> {
@@ -57,7 +63,8 @@ export async function startService(config: Config, options: ServiceOptions = {})
   const logger = options.logger ?? createLogger(config.logLevel);
   // A bad value stops start-up (ConfigError) before anything is opened.
   const integration = options.integrationConfig ?? loadIntegrationConfig(process.env);
-  const store = await openEventStore({ eventstoreUrl: config.eventstoreUrl, databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  // Every reader sees events in the current shape of their data, whatever version they were stored in.
+  const store = new UpcastingEventStore(await openEventStore({ eventstoreUrl: config.eventstoreUrl, databaseUrl: config.databaseUrl, dataDir: config.dataDir }), upcastEventData);
   let readDb: ReadModelDb | undefined;
   let projections: ProjectionRunner | undefined;
   let ticker: Ticker | null = null;
@@ -65,7 +72,8 @@ export async function startService(config: Config, options: ServiceOptions = {})
   let phantomScanner: PhantomScanner | null = null;
   try {
     readDb = await openReadModelDb({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
-    projections = new ProjectionRunner(store, readDb, allProjections, { logger });
+    // A projection whose version changed since its tables were built is rebuilt blue/green.
+    projections = new ProjectionRunner(store, readDb, options.projections ?? allProjections, { logger, rebuildOutdated: true });
     await projections.start();
     const planner = new ExecutionPlanner(readDb.knex);
     const gateway = openReplicationGateway(integration, { clock, inventory: () => planner.inventory() });
@@ -83,7 +91,7 @@ export async function startService(config: Config, options: ServiceOptions = {})
           waitForReadModels: (position, timeoutMs) => runner.waitForPosition(position, timeoutMs),
           ...(options.timers && { timers: options.timers }),
         },
-        { jobPollIntervalSeconds: integration.jobPollIntervalSeconds },
+        { jobPollIntervalSeconds: integration.jobPollIntervalSeconds, reconciliation: reconciliationPolicy(integration) },
       );
       await processManager.start();
       phantomScanner = new PhantomScanner(

@@ -10,7 +10,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
 import { DomainError } from '../domain/decider.js';
-import type { EventStore } from '../eventstore/event-store.js';
+import { EventStoreUnavailableError, type EventStore } from '../eventstore/event-store.js';
 import type { ProjectionRunner } from '../projections/projection-runner.js';
 import type { Ticker } from '../processes/ticker.js';
 import type { VmaDiscovery } from '../integrations/replication-gateway.js';
@@ -27,6 +27,9 @@ import { registerGroupRoutes } from './routes/machine-groups.js';
 import { registerVmRoutes } from './routes/vm-contexts.js';
 import { registerDiscoveryRoutes } from './routes/discovery.js';
 import { registerExecutionRoutes } from './routes/executions.js';
+import { registerAuditRoutes } from './routes/audit.js';
+import { registerReportRoutes } from './routes/reports.js';
+import { registerAdminRoutes } from './routes/admin.js';
 import { ConcurrencyExhaustedError } from '../commands/run-decider.js';
 
 export interface ApiDeps {
@@ -166,6 +169,10 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     if (error instanceof ApiError) apiError = error;
     else if (error instanceof DomainError) apiError = fromDomainError(error);
     else if (error instanceof ConcurrencyExhaustedError) apiError = new ApiError('Conflict', 'the resource is being changed by others; try again');
+    else if (error instanceof EventStoreUnavailableError) {
+      request.log.warn({ err: error }, 'event store unavailable');
+      apiError = new ApiError('Unavailable', 'the event store is unavailable; nothing was written, try again');
+    }
     else if ('validation' in error && Array.isArray(error.validation)) {
       const part = (error as FastifyError).validationContext ?? 'body';
       apiError = new ApiError('ValidationError', `invalid ${part}`, describeValidationErrors(error.validation as never, part));
@@ -217,6 +224,9 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
       await registerVmRoutes(api, deps);
       await registerDiscoveryRoutes(api, deps);
       await registerExecutionRoutes(api, deps);
+      await registerAuditRoutes(api, deps);
+      await registerReportRoutes(api, deps);
+      await registerAdminRoutes(api, deps);
     },
     { prefix: '/api/v1' },
   );

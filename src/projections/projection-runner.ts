@@ -12,6 +12,11 @@
  * and take over from the committed checkpoints when the lease lapses. Before every write
  * the runner checks that it still holds the lease and that the stored checkpoints are
  * those it started from; otherwise it writes nothing and re-syncs (or stands by).
+ *
+ * Rebuilds: in place (rebuild(): empty the tables, replay; for a stopped service) or
+ * blue/green (rebuildBlueGreen(): shadow tables built beside the live ones while this
+ * runner keeps them current, then swapped in; see blue-green-swap.ts). With
+ * rebuildOutdated, a projection whose version changed is rebuilt blue/green on start.
  */
 import { BehaviorSubject, filter, firstValueFrom, map, of, timeout, type Subscription } from 'rxjs';
 import { batchWhileBusy } from './batch-while-busy.js';
@@ -21,6 +26,11 @@ import { loadCheckpoints, movedCheckpoints, NO_CHECKPOINT, resetProjections, typ
 import { ProjectionLease, type ProjectionLeaseOptions } from './projection-lease.js';
 import type { RowProjection } from './projection.js';
 import { ProjectionWorkingSet } from './projection-working-set.js';
+import { completeInterruptedSwaps, swapInShadowTables } from './blue-green-swap.js';
+import { outdatedProjections, recordVersions } from './projection-versions.js';
+import { RebuildTracker, type RebuildProgress, type RebuildReport } from './rebuild-progress.js';
+import { dropShadowTables, prepareShadowTables } from './shadow-projections.js';
+import { replayPages } from './replay-pages.js';
 import type { ReadModelDb } from './read-model-db.js';
 
 export interface ProjectionRunnerLogger {
@@ -40,6 +50,11 @@ export interface ProjectionRunnerOptions {
   catchUpMaxRows?: number;
   /** ...when this long has passed since the last write (ms, default 5000). */
   catchUpFlushIntervalMs?: number;
+  /**
+   * Events per page of a blue/green rebuild (default 1,000). Smaller than catch-up's:
+   * SQLite work is synchronous, and the service answers requests only between pages.
+   */
+  blueGreenPageSize?: number;
   /** First wait after a failure (ms, default 200); doubles up to retryMaxDelayMs. */
   retryInitialDelayMs?: number;
   retryMaxDelayMs?: number;
@@ -51,6 +66,11 @@ export interface ProjectionRunnerOptions {
   lease?: ProjectionLeaseOptions | false;
   /** While standing by, how often projection_checkpoints is read while someone waits for a position (ms, default 20). */
   standbyPollIntervalMs?: number;
+  /**
+   * When this runner writes (holds the lease), rebuild blue/green the projections whose
+   * version differs from the one their tables were built with (default false; the service turns it on).
+   */
+  rebuildOutdated?: boolean;
 }
 
 export interface StopOptions {
@@ -70,16 +90,18 @@ export interface ProjectionStatus {
   last_error: string | null;
 }
 
-export interface RebuildProgress {
-  events_done: number;
-  events_per_second: number;
-}
-
 export interface RebuildOptions {
   /** Names of the projections to rebuild; default all. */
   projections?: string[];
   onProgress?: (progress: RebuildProgress) => void;
 }
+
+export type { RebuildProgress, RebuildReport } from './rebuild-progress.js';
+
+/** A rebuild was asked for while one runs. */
+export class RebuildAlreadyRunningError extends Error {}
+/** Another instance holds the projection lease: it writes the read models, and rebuilds there. */
+export class NotTheWriterError extends Error {}
 
 export interface RebuildResult {
   events: number;
@@ -102,6 +124,7 @@ const DEFAULTS = {
   catchUpPageSize: 5000,
   catchUpMaxRows: 60_000,
   catchUpFlushIntervalMs: 5000,
+  blueGreenPageSize: 1000,
   retryInitialDelayMs: 200,
   retryMaxDelayMs: 30_000,
   standbyPollIntervalMs: 20,
@@ -114,10 +137,6 @@ const defaultLogger: ProjectionRunnerLogger = {
 };
 
 const NUMERIC_POSITION = /^\d+$/;
-
-function yieldToEventLoop(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
-}
 
 /** Long enough to name the cause; short enough for a status answer (driver errors can quote SQL). */
 const MAX_ERROR_LENGTH = 500;
@@ -153,6 +172,11 @@ export class ProjectionRunner {
   private waiters = 0;
   private pollTimer: NodeJS.Timeout | null = null;
   private readonly guardWrite = () => this.checkWriteAllowed();
+  private readonly rebuildOutdated: boolean;
+  /** The blue/green rebuild running now, and whether it has been told to stop. */
+  private blueGreenRun: Promise<unknown> | null = null;
+  private blueGreenStopped = false;
+  private rebuildTracker: RebuildTracker | null = null;
 
   constructor(
     private readonly store: EventStore,
@@ -167,12 +191,14 @@ export class ProjectionRunner {
       catchUpPageSize: options.catchUpPageSize ?? DEFAULTS.catchUpPageSize,
       catchUpMaxRows: options.catchUpMaxRows ?? DEFAULTS.catchUpMaxRows,
       catchUpFlushIntervalMs: options.catchUpFlushIntervalMs ?? DEFAULTS.catchUpFlushIntervalMs,
+      blueGreenPageSize: options.blueGreenPageSize ?? DEFAULTS.blueGreenPageSize,
       retryInitialDelayMs: options.retryInitialDelayMs ?? DEFAULTS.retryInitialDelayMs,
       retryMaxDelayMs: options.retryMaxDelayMs ?? DEFAULTS.retryMaxDelayMs,
       standbyPollIntervalMs: options.standbyPollIntervalMs ?? DEFAULTS.standbyPollIntervalMs,
     };
     this.lease = options.lease === false ? null : new ProjectionLease(db, options.lease ?? {});
     this.logger = options.logger ?? defaultLogger;
+    this.rebuildOutdated = options.rebuildOutdated ?? false;
     this.retryDelayMs = this.settings.retryInitialDelayMs;
     for (const projection of projections) this.checkpoints.set(projection.name, NO_CHECKPOINT);
   }
@@ -188,6 +214,7 @@ export class ProjectionRunner {
     if (this.lease === null) {
       this.role = 'active';
       this.launch();
+      this.rebuildOutdatedInBackground();
       return;
     }
     const held = await this.lease.tryAcquire();
@@ -195,6 +222,7 @@ export class ProjectionRunner {
     if (held) {
       this.role = 'active';
       this.launch();
+      this.rebuildOutdatedInBackground();
     } else {
       this.role = 'standby';
       this.state = 'standby';
@@ -208,6 +236,8 @@ export class ProjectionRunner {
    */
   async stop(options: StopOptions = {}): Promise<void> {
     this.role = 'off';
+    this.blueGreenStopped = true;
+    await this.blueGreenRun?.catch(() => undefined);
     this.stopLeaseTimer();
     this.stopPolling();
     await this.halt();
@@ -285,21 +315,32 @@ export class ProjectionRunner {
     });
   }
 
+  /** The rebuild running now, or the last one this runner ran (null: none yet). */
+  get rebuildReport(): RebuildReport | null {
+    return this.rebuildTracker?.snapshot() ?? null;
+  }
+
+  get isRebuilding(): boolean {
+    return this.rebuildInProgress || this.blueGreenRun !== null;
+  }
+
   /**
-   * Stops, empties the given projections' tables and checkpoints, replays the log from
-   * the start through the same batched path, then resumes following the log if the
-   * runner was running before. The others skip events up to their own checkpoints.
+   * IN PLACE: stops, empties the given projections' tables and checkpoints, replays the
+   * log from the start through the same batched path, then resumes following the log if
+   * the runner was running before. The others skip events up to their own checkpoints.
+   * Queries meanwhile see half-built tables: for a running service use rebuildBlueGreen.
    */
   async rebuild(options: RebuildOptions = {}): Promise<RebuildResult> {
-    if (this.rebuildInProgress) throw new Error('a rebuild is already running');
+    if (this.isRebuilding) throw new RebuildAlreadyRunningError('a rebuild is already running');
     const targets = this.selectProjections(options.projections);
     if (this.lease && !(await this.lease.tryAcquire())) {
-      throw new Error('another instance holds the projection lease and writes the read models: rebuild there');
+      throw new NotTheWriterError('another instance holds the projection lease and writes the read models: rebuild there');
     }
     this.rebuildInProgress = true;
     const wasRunning = this.state !== 'stopped';
     const ownLeaseTimer = this.lease !== null && this.leaseTimer === null;
-    const startedAt = performance.now();
+    const tracker = this.newTracker('in_place', targets, options);
+    await this.measureLog(tracker);
     try {
       await this.halt();
       this.role = 'active';
@@ -312,15 +353,15 @@ export class ProjectionRunner {
       await this.reloadCheckpoints();
       const generation = ++this.generation;
       this.state = 'catching_up';
-      const events = await this.catchUp(generation, (eventsDone) => {
-        const seconds = (performance.now() - startedAt) / 1000;
-        options.onProgress?.({ events_done: eventsDone, events_per_second: seconds > 0 ? eventsDone / seconds : 0 });
-      });
-      const seconds = (performance.now() - startedAt) / 1000;
+      const events = await this.catchUp(generation, (eventsDone) => tracker.advance(eventsDone));
+      await recordVersions(this.db.knex, targets);
+      const seconds = tracker.seconds;
+      tracker.finish();
       this.logger.info({ projections: targets.map((target) => target.name), events, seconds }, 'projections rebuilt');
       return { events, seconds };
     } catch (error) {
       this.lastError = errorMessage(error);
+      tracker.finish(this.lastError);
       this.logger.error({ err: error }, 'projection rebuild failed');
       throw error;
     } finally {
@@ -339,6 +380,154 @@ export class ProjectionRunner {
     }
   }
 
+  /**
+   * BLUE/GREEN: builds the projections' tables anew beside the live ones (shadow
+   * tables, see shadow-tables.ts) while the runner keeps the live ones up to date and
+   * queries read them; then pauses the runner, applies to the shadows the events
+   * appended meanwhile, swaps them in with their checkpoints in one step
+   * (blue-green-swap.ts) and resumes from those checkpoints: no event is lost or
+   * applied twice. Runs in the lease holder; a runner that is not started (the CLI)
+   * takes the lease for the rebuild's duration.
+   */
+  async rebuildBlueGreen(options: RebuildOptions = {}): Promise<RebuildResult> {
+    if (this.isRebuilding) throw new RebuildAlreadyRunningError('a rebuild is already running');
+    const targets = this.selectProjections(options.projections);
+    if (this.role === 'standby') {
+      throw new NotTheWriterError('another instance holds the projection lease and writes the read models: rebuild there');
+    }
+    // A runner that is not started (the CLI) rebuilds on its own, holding the lease (if any) meanwhile.
+    const standalone = this.role === 'off';
+    if (standalone && this.lease && !(await this.lease.tryAcquire())) {
+      throw new NotTheWriterError('another instance holds the projection lease and writes the read models: rebuild there');
+    }
+    this.blueGreenStopped = false;
+    const run = this.runBlueGreen(targets, standalone, this.newTracker('blue_green', targets, options));
+    this.blueGreenRun = run;
+    try {
+      return await run;
+    } finally {
+      this.blueGreenRun = null;
+    }
+  }
+
+  private async runBlueGreen(targets: RowProjection[], standalone: boolean, tracker: RebuildTracker): Promise<RebuildResult> {
+    const ownLease = standalone && this.lease !== null;
+    if (ownLease) this.startLeaseTimer();
+    let shadows: RowProjection[] = [];
+    try {
+      await this.measureLog(tracker);
+      shadows = await prepareShadowTables(this.db, targets, 'rebuild');
+      const events = await this.buildAndSwap(targets, shadows, standalone, tracker);
+      const seconds = tracker.seconds;
+      tracker.finish();
+      this.logger.info({ projections: targets.map((target) => target.name), events, seconds }, 'projections rebuilt blue/green');
+      return { events, seconds };
+    } catch (error) {
+      tracker.finish(errorMessage(error));
+      this.logger.error({ err: error }, 'blue/green projection rebuild failed; the live tables are untouched');
+      await dropShadowTables(this.db, shadows).catch(() => undefined);
+      throw error;
+    } finally {
+      if (ownLease) {
+        this.stopLeaseTimer();
+        await this.leaseTick;
+        await this.lease?.release().catch(() => undefined);
+      }
+    }
+  }
+
+  /** Replays the log into the shadows, then (paused) the rest, and swaps them in. Returns the events read. */
+  private async buildAndSwap(targets: RowProjection[], shadows: RowProjection[], standalone: boolean, tracker: RebuildTracker): Promise<number> {
+    const { blueGreenPageSize: pageSize, catchUpMaxRows: maxRows, catchUpFlushIntervalMs: flushIntervalMs } = this.settings;
+    const shadowCheckpoints = new Map<string, Checkpoint>(shadows.map((shadow) => [shadow.name, NO_CHECKPOINT]));
+    const workingSet = new ProjectionWorkingSet(this.db, shadows, shadowCheckpoints, this.comparePositions, maxRows);
+    let events = 0;
+    // Every shadow folds every page, so they all stand at the same position.
+    const shadowPosition = () => shadowCheckpoints.get(shadows[0]?.name ?? '')?.position ?? null;
+    const replay = (flushEveryMs: number) =>
+      replayPages({
+        store: this.store,
+        workingSet,
+        after: shadowPosition(),
+        pageSize,
+        maxRows,
+        flushIntervalMs: flushEveryMs,
+        flush: async () => {
+          await this.checkShadowWriteAllowed(standalone);
+          for (const [name, checkpoint] of await workingSet.flush()) shadowCheckpoints.set(name, checkpoint);
+        },
+        keepGoing: () => !this.blueGreenStopped,
+        onPage: (done) => tracker.advance(events + done),
+      });
+    events += await replay(flushIntervalMs);
+    await this.pausedWhile(async () => {
+      // Short: only what was appended since the first pass reached the head; written once.
+      events += await replay(Number.POSITIVE_INFINITY);
+      await this.checkShadowWriteAllowed(standalone);
+      await swapInShadowTables(
+        this.db,
+        targets.map((live, index) => {
+          const shadow = shadows[index] ?? live;
+          return { live, shadow, checkpoint: shadowCheckpoints.get(shadow.name) ?? NO_CHECKPOINT };
+        }),
+      );
+    });
+    return events;
+  }
+
+  /** A shadow is written only by the lease holder, and only while the rebuild has not been stopped. */
+  private async checkShadowWriteAllowed(standalone: boolean): Promise<void> {
+    if (this.blueGreenStopped) throw new Error('the rebuild was stopped');
+    if (!standalone && this.role !== 'active') throw new LeaseLostError('this instance no longer writes the read models');
+    if (this.lease && !this.lease.isHeld((this.lease.ttlMs - this.lease.renewIntervalMs) / 2)) {
+      throw new LeaseLostError('the projection lease is lost or about to lapse');
+    }
+  }
+
+  /**
+   * Runs `work` while this runner applies nothing (the batch being written commits
+   * first), then reloads the checkpoints and goes on from them.
+   */
+  private async pausedWhile(work: () => Promise<void>): Promise<void> {
+    const wasApplying = this.role === 'active' && this.state !== 'stopped';
+    if (wasApplying) await this.halt();
+    try {
+      await work();
+    } finally {
+      if (wasApplying && this.role === 'active') {
+        const generation = this.generation;
+        await this.reloadCheckpoints().then(
+          () => this.launch(),
+          (error: unknown) => this.onFailure(error, generation),
+        );
+      }
+    }
+  }
+
+  /** Announces the rebuild (its report is there at once); the log's length is filled in when read. */
+  private newTracker(mode: 'in_place' | 'blue_green', targets: readonly RowProjection[], options: RebuildOptions): RebuildTracker {
+    const tracker = new RebuildTracker(mode, targets.map((target) => target.name), null, options.onProgress);
+    this.rebuildTracker = tracker;
+    return tracker;
+  }
+
+  private async measureLog(tracker: RebuildTracker): Promise<void> {
+    const head = await this.store.headPosition().catch(() => null);
+    tracker.setTotal(head === null ? null : estimateLag(head, null));
+  }
+
+  /** When versions changed: rebuild those projections blue/green, in the background (failures are logged). */
+  private rebuildOutdatedInBackground(): void {
+    if (!this.rebuildOutdated) return;
+    void (async () => {
+      const outdated = await outdatedProjections(this.db.knex, this.projections);
+      if (outdated.length === 0 || this.role !== 'active' || this.isRebuilding) return;
+      const names = outdated.map((projection) => projection.name);
+      this.logger.info({ projections: names }, 'projection versions changed: rebuilding them blue/green');
+      await this.rebuildBlueGreen({ projections: names });
+    })().catch((error: unknown) => this.logger.error({ err: error }, 'could not rebuild the projections whose version changed'));
+  }
+
   private selectProjections(names: string[] | undefined): RowProjection[] {
     if (names === undefined) return [...this.projections];
     const unknown = names.filter((name) => !this.projections.some((projection) => projection.name === name));
@@ -347,6 +536,8 @@ export class ProjectionRunner {
   }
 
   private async reloadCheckpoints(): Promise<void> {
+    // A blue/green swap a crash interrupted owns checkpoints: settle it before reading them.
+    await completeInterruptedSwaps(this.db);
     const names = this.projections.map((projection) => projection.name);
     this.checkpoints = await loadCheckpoints(this.db.knex, names);
     this.publishAppliedPosition();
@@ -371,30 +562,19 @@ export class ProjectionRunner {
    * the head, and when the runner stops. Returns the number of events read.
    */
   private async catchUp(generation: number, onPage?: (eventsDone: number) => void): Promise<number> {
-    const { catchUpPageSize: pageSize, catchUpMaxRows: maxRows, catchUpFlushIntervalMs } = this.settings;
+    const { catchUpPageSize: pageSize, catchUpMaxRows: maxRows, catchUpFlushIntervalMs: flushIntervalMs } = this.settings;
     const workingSet = new ProjectionWorkingSet(this.db, this.projections, this.checkpoints, this.comparePositions, maxRows);
-    let lastFlushAt = performance.now();
-    let eventsDone = 0;
-    let nextPage: Promise<RecordedEvent[]> | null = this.readPage(this.lowestCheckpoint(), pageSize);
-    while (nextPage !== null) {
-      const page: RecordedEvent[] = await nextPage;
-      const last = page[page.length - 1];
-      if (generation !== this.generation || last === undefined) break;
-      // Read ahead while this page is folded and written (overlaps the two databases' work).
-      nextPage = page.length < pageSize ? null : this.readPage(last.position, pageSize);
-      await workingSet.fold(page);
-      eventsDone += page.length;
-      if (workingSet.size >= maxRows || performance.now() - lastFlushAt >= catchUpFlushIntervalMs) {
-        await this.flushAndPublish(workingSet);
-        lastFlushAt = performance.now();
-      }
-      onPage?.(eventsDone);
-      // SQLite work is synchronous: let timers and I/O (HTTP requests) run between pages.
-      await yieldToEventLoop();
-    }
-    // Also when stopping: what was folded is committed, not lost.
-    await this.flushAndPublish(workingSet);
-    return eventsDone;
+    return replayPages({
+      store: this.store,
+      workingSet,
+      after: this.lowestCheckpoint(),
+      pageSize,
+      maxRows,
+      flushIntervalMs,
+      flush: () => this.flushAndPublish(workingSet),
+      keepGoing: () => generation === this.generation,
+      ...(onPage && { onPage }),
+    });
   }
 
   private async flushAndPublish(workingSet: ProjectionWorkingSet): Promise<void> {
@@ -430,14 +610,6 @@ export class ProjectionRunner {
     for (const [name, checkpoint] of committed) this.checkpoints.set(name, checkpoint);
     this.retryDelayMs = this.settings.retryInitialDelayMs;
     this.publishAppliedPosition();
-  }
-
-  private readPage(after: Position | null, maxCount: number): Promise<RecordedEvent[]> {
-    const page = this.store.readAll({ after, maxCount });
-    // Handled where it is awaited; this only keeps a read-ahead that fails meanwhile from
-    // being reported as an unhandled rejection.
-    page.catch(() => undefined);
-    return page;
   }
 
   private followLive(generation: number): void {
@@ -536,6 +708,7 @@ export class ProjectionRunner {
     if (this.role !== 'active' || generation !== this.generation) return;
     this.logger.info({ holder: this.lease?.holder }, 'projection lease acquired; applying the log from the checkpoints');
     this.launch();
+    this.rebuildOutdatedInBackground();
   }
 
   /** Stops applying at once; what is being written is refused by the guard. */

@@ -10,6 +10,7 @@
  * On MariaDB a timestamp(3) column takes 'YYYY-MM-DD HH:MM:SS.mmm' (the session
  * time zone is +00:00) and comes back as a Date (mysql2, dateStrings off).
  */
+import { baseTableOf } from './shadow-tables.js';
 
 export type RowValue = string | number | null;
 export type Row = Record<string, RowValue>;
@@ -59,7 +60,7 @@ function isoToMariaDbTimestamp(iso: string): string {
 /** A row as the database takes it. Returns the same object on SQLite (nothing to convert). */
 export function encodeRow(kind: ReadModelKind, table: string, row: Row): Row {
   if (kind === 'sqlite') return row;
-  const timeColumns = TIME_COLUMNS[table] ?? [];
+  const timeColumns = TIME_COLUMNS[baseTableOf(table)] ?? [];
   if (timeColumns.length === 0) return row;
   const encoded: Row = { ...row };
   for (const column of timeColumns) {

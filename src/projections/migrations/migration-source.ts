@@ -4,13 +4,17 @@
  */
 import type { Knex } from 'knex';
 import * as createReadModelTables from './001-read-model-tables.js';
+import * as createProjectionVersions from './002-projection-versions.js';
 
 interface NamedMigration {
   name: string;
   migration: Knex.Migration;
 }
 
-const MIGRATIONS: readonly NamedMigration[] = [{ name: '001-read-model-tables', migration: createReadModelTables }];
+const MIGRATIONS: readonly NamedMigration[] = [
+  { name: '001-read-model-tables', migration: createReadModelTables },
+  { name: '002-projection-versions', migration: createProjectionVersions },
+];
 
 export const readModelMigrationSource: Knex.MigrationSource<NamedMigration> = {
   getMigrations: async () => [...MIGRATIONS],

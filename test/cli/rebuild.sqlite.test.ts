@@ -1,0 +1,3 @@
+import { describeRebuildCli } from './rebuild-scenarios.js';
+
+describeRebuildCli('sqlite');
