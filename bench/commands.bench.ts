@@ -26,7 +26,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import http from 'node:http';
-import { cpus, tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { AddressInfo } from 'node:net';
@@ -496,7 +496,9 @@ function report(result: BenchResult, config: BenchConfig): boolean {
   const p99Met = all.p99 <= TARGET_P99_MS;
   const verdict = (ok: boolean) => (ok ? 'met' : 'NOT met');
   const ms = (value: number) => value.toFixed(1).padStart(8);
-  console.log(`\nbench:commands on ${result.database} (${config.server} server; ${result.clients} clients; node ${process.version}; ${cpus().length} cores)`);
+  console.log(`\nbench:commands on ${result.database} (${config.server} server; ${result.clients} clients; node ${process.version}; ${cpus().length} x ${cpus()[0]?.model ?? 'unknown CPU'})`);
+  // A shared machine shows in the figures: say how busy it was.
+  console.log(`  load average     ${loadavg().map((value) => value.toFixed(2)).join(' ')} (1, 5, 15 min) at the end of the run`);
   console.log(`  ${'command'.padEnd(16)} ${'count'.padStart(7)} ${'failed'.padStart(7)} ${'202'.padStart(5)} ${'p50 ms'.padStart(8)} ${'p95 ms'.padStart(8)} ${'p99 ms'.padStart(8)} ${'max ms'.padStart(8)} ${'mean ms'.padStart(8)}`);
   for (const row of result.rows) {
     if (row.label === 'all') console.log(`  ${'-'.repeat(16)} ${'-'.repeat(7)} ${'-'.repeat(7)} ${'-'.repeat(5)} ${'-'.repeat(8)} ${'-'.repeat(8)} ${'-'.repeat(8)} ${'-'.repeat(8)} ${'-'.repeat(8)}`);

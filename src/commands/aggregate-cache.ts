@@ -46,3 +46,13 @@ export function rememberState(store: EventStore, streamId: string, decider: obje
     if (oldest !== undefined) cache.delete(oldest);
   }
 }
+
+/**
+ * Caches the initial state for a stream named by an id just generated (nanoid), so the
+ * command that creates it decides without reading a stream that cannot exist yet; the
+ * append's `no_stream` expectation still catches a collision (then it reads and decides again).
+ */
+export function assumeNewStream(store: EventStore, streamId: string, decider: { initialState: unknown }): void {
+  if (cacheOf(store).has(streamId)) return;
+  rememberState(store, streamId, decider, decider.initialState, null);
+}

@@ -11,6 +11,7 @@ import { scheduleDecider } from '../domain/schedule.js';
 import type { EventStore } from '../eventstore/event-store.js';
 import type { CommandContext } from './command-context.js';
 import { groupState } from './group-commands.js';
+import { assumeNewStream } from './aggregate-cache.js';
 import { newId } from './ids.js';
 import { loadState, runDecider, type DecisionResult } from './run-decider.js';
 import type { CommandOutcome } from './schedule-commands.js';
@@ -63,6 +64,7 @@ export async function triggerExecution(store: EventStore, request: TriggerReques
     if (group.settings.schedule_id !== scheduleId) throw new DomainError('Conflict', `machine group ${groupId} is not a group of schedule ${scheduleId}`, [{ path: '/group_id', message: 'not a group of this schedule' }]);
   }
   const id = newId();
+  assumeNewStream(store, streamIds.execution(id), executionDecider);
   const result = await decideOnExecution(
     store,
     id,

@@ -6,6 +6,7 @@ import { normalizeName } from '../domain/schedule.js';
 import type { GroupSettings } from '../domain/vm-fields.js';
 import type { EventStore } from '../eventstore/event-store.js';
 import type { CommandContext } from './command-context.js';
+import { assumeNewStream } from './aggregate-cache.js';
 import { newId } from './ids.js';
 import { release, withReservation, type Reservation } from './reservations.js';
 import { laterPosition, loadState, runDecider } from './run-decider.js';
@@ -40,6 +41,7 @@ export async function createGroup(store: EventStore, input: Partial<GroupSetting
   };
   // Refuse bad input before the name is reserved, so a refusal takes nothing.
   groupDecider.decide(command, groupDecider.initialState);
+  assumeNewStream(store, streamIds.group(id), groupDecider);
   const result = await withReservation(store, nameReservation(input.name, id), holderOwnsName(store), context, () =>
     runDecider(store, streamIds.group(id), groupDecider, () => command, context),
   );

@@ -4,6 +4,7 @@ import { normalizeName, scheduleDecider, type ChainParentFacts, type ScheduleRef
 import type { ScheduleSettings } from '../domain/schedule-fields.js';
 import type { EventStore, Position } from '../eventstore/event-store.js';
 import type { CommandContext } from './command-context.js';
+import { assumeNewStream } from './aggregate-cache.js';
 import { newId } from './ids.js';
 import { release, withReservation, type Reservation } from './reservations.js';
 import { laterPosition, loadState, runDecider } from './run-decider.js';
@@ -66,6 +67,7 @@ export async function createSchedule(
   const command = { type: 'CreateSchedule' as const, schedule_id: id, input, parent, at: context.at, actor: context.actor };
   // Refuse bad input before the name is reserved, so a refusal takes nothing.
   scheduleDecider.decide(command, scheduleDecider.initialState);
+  assumeNewStream(store, streamIds.schedule(id), scheduleDecider);
   const result = await withReservation(store, nameReservation(input.name, id), holderOwnsName(store), context, () =>
     runDecider(store, streamIds.schedule(id), scheduleDecider, () => command, context),
   );

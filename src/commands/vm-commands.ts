@@ -5,6 +5,7 @@ import { vmIdentityValue } from '../domain/reservation.js';
 import type { VmDescription, VmStatus } from '../domain/vm-fields.js';
 import type { EventStore } from '../eventstore/event-store.js';
 import type { CommandContext } from './command-context.js';
+import { assumeNewStream } from './aggregate-cache.js';
 import { newId } from './ids.js';
 import { withReservation, type Reservation } from './reservations.js';
 import { loadState, runDecider } from './run-decider.js';
@@ -26,6 +27,7 @@ export async function registerVm(store: EventStore, description: VmDescription, 
   const command = { type: 'RegisterVm' as const, context_id: id, description, auto_added: autoAdded, at: context.at, actor: context.actor };
   vmDecider.decide(command, vmDecider.initialState);
   const holderOwns = async (holderId: string) => (await loadState(store, streamIds.vm(holderId), vmDecider)).state.status !== 'absent';
+  assumeNewStream(store, streamIds.vm(id), vmDecider);
   const result = await withReservation(store, identityReservation(description, id), holderOwns, context, () => runDecider(store, streamIds.vm(id), vmDecider, () => command, context));
   return { id, position: result.position };
 }

@@ -71,6 +71,12 @@ class SqlEventStore implements EventStore {
   /** Called after every append through this instance: wakes live subscriptions at once. */
   private readonly appendListeners = new Set<() => void>();
   private readonly liveSubscriptions = new Set<LiveSubscription>();
+  /**
+   * Pages read for live subscriptions, by cursor, kept until the next append through
+   * this instance or the end of this turn of the event loop: the subscribers one append
+   * wakes (projections, ticker, process manager) are at the same cursor and read once.
+   */
+  private readonly sharedPages = new Map<Position | null, Promise<RecordedEvent[]>>();
 
   constructor(
     private readonly log: SqlEventLog,
@@ -86,6 +92,8 @@ class SqlEventStore implements EventStore {
     assertValidExpectedRevision(expectedRevision);
     if (this.closed) throw new Error(`append to ${streamId}: the event store is closed`);
     const result = await this.log.append(streamId, events, expectedRevision);
+    // A page read before this append is short of it: the woken subscribers read again.
+    this.sharedPages.clear();
     for (const listener of this.appendListeners) listener();
     return result;
   }
@@ -140,7 +148,7 @@ class SqlEventStore implements EventStore {
       const follow = async () => {
         while (following()) {
           appendedSinceLastRead = false;
-          const page = await this.readAll({ after: cursor, maxCount: SUBSCRIPTION_PAGE_SIZE });
+          const page = await this.readSharedPage(cursor);
           for (const event of page) {
             if (!following()) return;
             subscriber.next(event);
@@ -175,6 +183,21 @@ class SqlEventStore implements EventStore {
         wakeUp?.();
       };
     });
+  }
+
+  /** The subscriptions' page after `cursor` (the events are shared: readers do not change them). */
+  private readSharedPage(cursor: Position | null): Promise<RecordedEvent[]> {
+    let page = this.sharedPages.get(cursor);
+    if (!page) {
+      page = this.readAll({ after: cursor, maxCount: SUBSCRIPTION_PAGE_SIZE });
+      if (this.sharedPages.size === 0) setImmediate(() => this.sharedPages.clear());
+      this.sharedPages.set(cursor, page);
+      // A failed read is not kept: each subscriber gets the error once, and the next read tries again.
+      page.catch(() => {
+        if (this.sharedPages.get(cursor) === page) this.sharedPages.delete(cursor);
+      });
+    }
+    return page;
   }
 
   headPosition(): Promise<Position | null> {

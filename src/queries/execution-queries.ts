@@ -4,6 +4,7 @@ import type { VmDetail } from '../domain/execution.js';
 import { readExecutionDetails } from '../projections/executions.projection.js';
 import type { LastExecution } from './group-queries.js';
 import { pageOf, type Page } from './paging.js';
+import { placeholders, preparedReadsOf, type PreparedReads } from './prepared-reads.js';
 import { int, intOrNull, iso, isoOrNull, textOrNull, type Row } from './row-values.js';
 
 export type { LastExecution } from './group-queries.js';
@@ -152,10 +153,14 @@ function toJobView(row: Row): JobView {
 }
 
 export class ExecutionQueries {
-  constructor(private readonly knex: Knex) {}
+  private readonly reads: PreparedReads;
+
+  constructor(private readonly knex: Knex) {
+    this.reads = preparedReadsOf(knex);
+  }
 
   async get(id: string): Promise<ExecutionView | null> {
-    const row = (await this.knex('schedule_executions').where({ id }).first()) as Row | undefined;
+    const row = await this.reads.first('SELECT * FROM schedule_executions WHERE id = ? LIMIT 1', [id]);
     if (!row) return null;
     const details = readExecutionDetails(row.execution_details);
     return { ...toSummary(row), reason: details.reason, vms: details.vms.map(toVmView) };
@@ -178,11 +183,12 @@ export class ExecutionQueries {
   async lastOf(scheduleIds: readonly string[]): Promise<Map<string, LastExecution>> {
     const latest = new Map<string, LastExecution>();
     if (scheduleIds.length === 0) return latest;
-    const newest = this.knex('schedule_executions').select('schedule_id').max({ scheduled_at: 'scheduled_at' }).whereIn('schedule_id', [...scheduleIds]).groupBy('schedule_id').as('n');
-    const rows = (await this.knex('schedule_executions as e')
-      .join(newest, (on) => on.on('e.schedule_id', 'n.schedule_id').andOn('e.scheduled_at', 'n.scheduled_at'))
-      .select('e.id', 'e.schedule_id', 'e.status', 'e.scheduled_at', 'e.completed_at')
-      .orderBy([{ column: 'e.schedule_id' }, { column: 'e.id', order: 'desc' }])) as Row[];
+    const rows = await this.reads.all(
+      'SELECT e.id, e.schedule_id, e.status, e.scheduled_at, e.completed_at FROM schedule_executions e INNER JOIN ' +
+        `(SELECT schedule_id, max(scheduled_at) AS scheduled_at FROM schedule_executions WHERE schedule_id IN (${placeholders(scheduleIds.length)}) GROUP BY schedule_id) n ` +
+        'ON e.schedule_id = n.schedule_id AND e.scheduled_at = n.scheduled_at ORDER BY e.schedule_id, e.id DESC',
+      scheduleIds,
+    );
     for (const row of rows) {
       const scheduleId = String(row.schedule_id);
       if (!latest.has(scheduleId)) latest.set(scheduleId, { id: String(row.id), status: String(row.status), scheduled_at: iso(row.scheduled_at), completed_at: isoOrNull(row.completed_at) });
@@ -192,10 +198,14 @@ export class ExecutionQueries {
 }
 
 export class JobQueries {
-  constructor(private readonly knex: Knex) {}
+  private readonly reads: PreparedReads;
+
+  constructor(private readonly knex: Knex) {
+    this.reads = preparedReadsOf(knex);
+  }
 
   async get(id: string): Promise<JobView | null> {
-    const row = (await this.knex('replication_jobs').where({ id }).first()) as Row | undefined;
+    const row = await this.reads.first('SELECT * FROM replication_jobs WHERE id = ? LIMIT 1', [id]);
     return row ? ((await this.withExecutionFacts([toJobView(row)]))[0] ?? null) : null;
   }
 
@@ -210,7 +220,7 @@ export class JobQueries {
 
   /** The execution a job belongs to; null for a job the read model does not know. */
   async executionOf(jobId: string): Promise<string | null> {
-    const row = (await this.knex('replication_jobs').select('schedule_execution_id').where({ id: jobId }).first()) as Row | undefined;
+    const row = await this.reads.first('SELECT schedule_execution_id FROM replication_jobs WHERE id = ? LIMIT 1', [jobId]);
     return row ? textOrNull(row.schedule_execution_id) : null;
   }
 

@@ -2,6 +2,7 @@
 import type { Knex } from 'knex';
 import { ACTIVE_JOB_STATUSES } from '../domain/job-statuses.js';
 import { pageOf, type Page } from './paging.js';
+import { placeholders, preparedReadsOf, sqlLimit, type PreparedReads } from './prepared-reads.js';
 import { bool, int, intOrNull, iso, isoOrNull, textOrNull, type Row } from './row-values.js';
 
 export interface LastExecution {
@@ -65,34 +66,64 @@ export function toMembershipView(row: Row): MembershipView {
   };
 }
 
-export class GroupQueries {
-  constructor(private readonly knex: Knex) {}
+interface GroupStatistics {
+  vm_count: number;
+  enabled_vm_count: number;
+  active_jobs: number;
+  last_execution: LastExecution | null;
+}
 
-  private async statistics(groupIds: string[]): Promise<Map<string, { vm_count: number; enabled_vm_count: number; active_jobs: number; last_execution: LastExecution | null }>> {
-    const stats = new Map(groupIds.map((id) => [id, { vm_count: 0, enabled_vm_count: 0, active_jobs: 0, last_execution: null as LastExecution | null }]));
+function toGroupView(row: Row, stats: GroupStatistics | undefined): GroupView {
+  return {
+    id: String(row.id),
+    name: String(row.name),
+    description: textOrNull(row.description),
+    schedule_id: textOrNull(row.schedule_id),
+    max_concurrent_vms: int(row.max_concurrent_vms),
+    max_members: intOrNull(row.max_members),
+    priority: int(row.priority),
+    created_at: iso(row.created_at),
+    updated_at: iso(row.updated_at),
+    created_by: String(row.created_by),
+    ...(stats ?? { vm_count: 0, enabled_vm_count: 0, active_jobs: 0, last_execution: null }),
+  };
+}
+
+export class GroupQueries {
+  private readonly reads: PreparedReads;
+
+  constructor(private readonly knex: Knex) {
+    this.reads = preparedReadsOf(knex);
+  }
+
+  /** Members, active jobs and the latest execution of each group; the three reads run at once. */
+  private async statistics(groupIds: string[]): Promise<Map<string, GroupStatistics>> {
+    const stats = new Map(groupIds.map((id): [string, GroupStatistics] => [id, { vm_count: 0, enabled_vm_count: 0, active_jobs: 0, last_execution: null }]));
     if (groupIds.length === 0) return stats;
-    const members = (await this.knex('vm_group_memberships')
-      .select('group_id')
-      .count({ vm_count: '*' })
-      .select(this.knex.raw('sum(case when enabled = 1 then 1 else 0 end) as enabled_vm_count'))
-      .whereIn('group_id', groupIds)
-      .groupBy('group_id')) as Row[];
+    const inGroups = placeholders(groupIds.length);
+    const [members, jobs, executions] = await Promise.all([
+      this.reads.all(
+        `SELECT group_id, count(*) AS vm_count, sum(CASE WHEN enabled = 1 THEN 1 ELSE 0 END) AS enabled_vm_count FROM vm_group_memberships WHERE group_id IN (${inGroups}) GROUP BY group_id`,
+        groupIds,
+      ),
+      this.reads.all(
+        `SELECT m.group_id, count(*) AS active FROM replication_jobs j INNER JOIN vm_group_memberships m ON m.vm_context_id = j.vm_context_id ` +
+          `WHERE m.group_id IN (${inGroups}) AND j.status IN (${placeholders(ACTIVE_JOB_STATUSES.length)}) GROUP BY m.group_id`,
+        [...groupIds, ...ACTIVE_JOB_STATUSES],
+      ),
+      this.reads.all(
+        `SELECT id, group_id, status, scheduled_at, completed_at FROM schedule_executions WHERE group_id IN (${inGroups}) ORDER BY scheduled_at DESC LIMIT ${sqlLimit(groupIds.length * 20)}`,
+        groupIds,
+      ),
+    ]);
     for (const row of members) {
       const entry = stats.get(String(row.group_id));
       if (entry) Object.assign(entry, { vm_count: int(row.vm_count), enabled_vm_count: int(row.enabled_vm_count) });
     }
-    const jobs = (await this.knex('replication_jobs as j')
-      .join('vm_group_memberships as m', 'm.vm_context_id', 'j.vm_context_id')
-      .select('m.group_id')
-      .count({ active: '*' })
-      .whereIn('m.group_id', groupIds)
-      .whereIn('j.status', [...ACTIVE_JOB_STATUSES])
-      .groupBy('m.group_id')) as Row[];
     for (const row of jobs) {
       const entry = stats.get(String(row.group_id));
       if (entry) entry.active_jobs = int(row.active);
     }
-    const executions = (await this.knex('schedule_executions').select('id', 'group_id', 'status', 'scheduled_at', 'completed_at').whereIn('group_id', groupIds).orderBy('scheduled_at', 'desc').limit(groupIds.length * 20)) as Row[];
     for (const row of executions) {
       const entry = stats.get(String(row.group_id));
       if (entry && !entry.last_execution) {
@@ -104,24 +135,19 @@ export class GroupQueries {
 
   private async withStatistics(rows: Row[]): Promise<GroupView[]> {
     const stats = await this.statistics(rows.map((row) => String(row.id)));
-    return rows.map((row) => ({
-      id: String(row.id),
-      name: String(row.name),
-      description: textOrNull(row.description),
-      schedule_id: textOrNull(row.schedule_id),
-      max_concurrent_vms: int(row.max_concurrent_vms),
-      max_members: intOrNull(row.max_members),
-      priority: int(row.priority),
-      created_at: iso(row.created_at),
-      updated_at: iso(row.updated_at),
-      created_by: String(row.created_by),
-      ...(stats.get(String(row.id)) ?? { vm_count: 0, enabled_vm_count: 0, active_jobs: 0, last_execution: null }),
-    }));
+    return rows.map((row) => toGroupView(row, stats.get(String(row.id))));
   }
 
   async get(id: string): Promise<GroupView | null> {
-    const row = (await this.knex('vm_machine_groups').where({ id }).first()) as Row | undefined;
-    return row ? ((await this.withStatistics([row]))[0] ?? null) : null;
+    // The statistics need only the id: read them alongside the row (one wait, not two).
+    const [row, stats] = await Promise.all([this.reads.first('SELECT * FROM vm_machine_groups WHERE id = ? LIMIT 1', [id]), this.statistics([id])]);
+    return row ? toGroupView(row, stats.get(id)) : null;
+  }
+
+  /** A group's name, or null when there is no such group (cheaper than `get`, which counts its members and jobs). */
+  async nameOf(id: string): Promise<string | null> {
+    const row = await this.reads.first('SELECT name FROM vm_machine_groups WHERE id = ? LIMIT 1', [id]);
+    return row ? String(row.name) : null;
   }
 
   async list(filter: { scheduleId?: string; limit: number; page: number }): Promise<Page<GroupView>> {
@@ -133,10 +159,12 @@ export class GroupQueries {
 
   /** Members against the cap, for assignment answers (cheaper than `get`). */
   async capacity(groupId: string): Promise<{ current_members: number; max_members: number | null; available: number | null } | null> {
-    const row = (await this.knex('vm_machine_groups').select('max_members').where({ id: groupId }).first()) as Row | undefined;
+    const row = await this.reads.first(
+      'SELECT g.max_members, (SELECT count(*) FROM vm_group_memberships m WHERE m.group_id = g.id) AS members FROM vm_machine_groups g WHERE g.id = ? LIMIT 1',
+      [groupId],
+    );
     if (!row) return null;
-    const counted = (await this.knex('vm_group_memberships').where({ group_id: groupId }).count({ members: '*' }).first()) as Row | undefined;
-    const members = int(counted?.members);
+    const members = int(row.members);
     const max = intOrNull(row.max_members);
     return { current_members: members, max_members: max, available: max === null ? null : Math.max(0, max - members) };
   }
@@ -162,7 +190,7 @@ export class GroupQueries {
   }
 
   async membershipOf(vmId: string): Promise<MembershipView | null> {
-    const row = (await this.knex('vm_group_memberships').where({ vm_context_id: vmId }).first()) as Row | undefined;
+    const row = await this.reads.first('SELECT * FROM vm_group_memberships WHERE vm_context_id = ? LIMIT 1', [vmId]);
     return row ? toMembershipView(row) : null;
   }
 }

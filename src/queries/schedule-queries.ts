@@ -4,6 +4,7 @@ import { localWallTime } from '../domain/cron.js';
 import { dueInstantsAfter } from '../domain/due-instant-memo.js';
 import type { ScheduleReferences } from '../domain/schedule.js';
 import { pageOf, type Page } from './paging.js';
+import { preparedReadsOf, type PreparedReads } from './prepared-reads.js';
 import { bool, int, iso, isoOrNull, textOrNull, type Row } from './row-values.js';
 
 export interface NextRun {
@@ -76,10 +77,14 @@ export function toScheduleView(row: Row, now: Date): ScheduleView {
 }
 
 export class ScheduleQueries {
-  constructor(private readonly knex: Knex) {}
+  private readonly reads: PreparedReads;
+
+  constructor(private readonly knex: Knex) {
+    this.reads = preparedReadsOf(knex);
+  }
 
   async get(id: string, now: Date): Promise<ScheduleView | null> {
-    const row = (await this.knex('replication_schedules').where({ id }).first()) as Row | undefined;
+    const row = await this.reads.first('SELECT * FROM replication_schedules WHERE id = ? LIMIT 1', [id]);
     return row ? toScheduleView(row, now) : null;
   }
 
@@ -96,7 +101,7 @@ export class ScheduleQueries {
   }
 
   async groupsOf(id: string): Promise<Array<{ id: string; name: string }>> {
-    const rows = (await this.knex('vm_machine_groups').select('id', 'name').where({ schedule_id: id }).orderBy([{ column: 'priority' }, { column: 'name' }])) as Row[];
+    const rows = await this.reads.all('SELECT id, name FROM vm_machine_groups WHERE schedule_id = ? ORDER BY priority, name', [id]);
     return rows.map((row) => ({ id: String(row.id), name: String(row.name) }));
   }
 

@@ -1,6 +1,7 @@
 /** Reads of VM contexts, shaped as the API answers. */
 import type { Knex } from 'knex';
 import { pageOf, type Page } from './paging.js';
+import { preparedReadsOf, sqlLimit, type PreparedReads } from './prepared-reads.js';
 import { bool, int, intOrNull, iso, isoOrNull, textOrNull, type Row } from './row-values.js';
 
 export interface VmView {
@@ -83,14 +84,21 @@ function likePattern(text: string): string {
 }
 
 export class VmQueries {
-  constructor(private readonly knex: Knex) {}
+  private readonly reads: PreparedReads;
+
+  constructor(private readonly knex: Knex) {
+    this.reads = preparedReadsOf(knex);
+  }
 
   private base(): Knex.QueryBuilder {
     return this.knex('vm_replication_contexts as v').leftJoin('vm_group_memberships as m', 'm.vm_context_id', 'v.context_id').select('v.*', 'm.group_id');
   }
 
   async get(id: string): Promise<VmView | null> {
-    const row = (await this.base().where('v.context_id', id).first()) as Row | undefined;
+    const row = await this.reads.first(
+      'SELECT v.*, m.group_id FROM vm_replication_contexts v LEFT JOIN vm_group_memberships m ON m.vm_context_id = v.context_id WHERE v.context_id = ? LIMIT 1',
+      [id],
+    );
     return row ? toVmView(row) : null;
   }
 
@@ -125,7 +133,7 @@ export class VmQueries {
   }
 
   async recentJobs(vmId: string, limit: number): Promise<Row[]> {
-    const rows = (await this.knex('replication_jobs').where({ vm_context_id: vmId }).orderBy('updated_at', 'desc').limit(limit)) as Row[];
+    const rows = await this.reads.all(`SELECT * FROM replication_jobs WHERE vm_context_id = ? ORDER BY updated_at DESC LIMIT ${sqlLimit(limit)}`, [vmId]);
     return rows.map((row) => ({
       id: String(row.id),
       status: String(row.status),

@@ -30,10 +30,11 @@ export async function registerScheduleRoutes(app: FastifyInstance, deps: ApiDeps
 
   const detail = async (id: string) => {
     const now = deps.clock.now();
-    const view = await schedules.get(id, now);
+    // Three reads at once: the answer waits for one round trip, not three.
+    const [view, lastById, groups] = await Promise.all([schedules.get(id, now), executions.lastOf([id]), schedules.groupsOf(id)]);
     if (!view) return null;
-    const last = (await executions.lastOf([id])).get(id);
-    return { ...withLastRun(view, last), next_runs: upcomingRuns(view, now, 5), groups: await schedules.groupsOf(id), last_execution: last ?? null };
+    const last = lastById.get(id);
+    return { ...withLastRun(view, last), next_runs: upcomingRuns(view, now, 5), groups, last_execution: last ?? null };
   };
 
   app.post<{ Body: Partial<ScheduleSettings> & { name: string } }>(

@@ -21,14 +21,17 @@ export async function registerVmRoutes(app: FastifyInstance, deps: ApiDeps): Pro
   const tags = ['VM contexts'];
 
   const detail = async (id: string) => {
-    const vm = await vms.get(id);
+    // Reads at once: the answer waits for one round trip (two for a member), not four.
+    const [vm, membership, recentJobs] = await Promise.all([vms.get(id), groups.membershipOf(id), vms.recentJobs(id, 10)]);
     if (!vm) return null;
-    const membership = await groups.membershipOf(id);
-    const group = membership ? await groups.get(membership.group_id) : null;
+    const groupName = membership ? await groups.nameOf(membership.group_id) : null;
     return {
       ...vm,
-      group: membership && group ? { id: group.id, name: group.name, priority: membership.priority, enabled: membership.enabled, schedule_override_id: membership.schedule_override_id, added_at: membership.added_at } : null,
-      recent_jobs: await vms.recentJobs(id, 10),
+      group:
+        membership && groupName !== null
+          ? { id: membership.group_id, name: groupName, priority: membership.priority, enabled: membership.enabled, schedule_override_id: membership.schedule_override_id, added_at: membership.added_at }
+          : null,
+      recent_jobs: recentJobs,
     };
   };
 

@@ -1,0 +1,105 @@
+/**
+ * Read-model queries as prepared statements on the raw driver connection of knex's
+ * pool, for the reads every write answer makes: better-sqlite3 statements prepared
+ * once per connection; on MariaDB mysql2's `execute` (prepared on the server, cached
+ * per connection by mysql2). knex builds each query's SQL again and, on SQLite,
+ * prepares it again on every run: that was about a quarter of the service's CPU in
+ * bench:commands.
+ *
+ * The SQL must read the same on both databases: plain identifiers, `?` parameters,
+ * no dialect functions. Rows come back as the driver gives them, as knex does
+ * (row-values.ts makes the two shapes one).
+ */
+import type { Database, Statement } from 'better-sqlite3';
+import type { Knex } from 'knex';
+import { withPoolConnection } from '../projections/pool-connection.js';
+import type { Row } from './row-values.js';
+
+export type SqlParam = string | number | null;
+
+export interface PreparedReads {
+  all(sql: string, params: readonly SqlParam[]): Promise<Row[]>;
+  /** The first row, or undefined; the SQL says LIMIT 1 when more may match. */
+  first(sql: string, params: readonly SqlParam[]): Promise<Row | undefined>;
+}
+
+/** `?, ?, ?` for an IN list of `count` values (count >= 1). */
+export function placeholders(count: number): string {
+  return count === 1 ? '?' : new Array<string>(count).fill('?').join(', ');
+}
+
+/**
+ * A LIMIT count to write into the SQL text: a bound LIMIT is refused by some servers'
+ * prepared statements (mysql2 sends numbers as DOUBLE).
+ */
+export function sqlLimit(limit: number): number {
+  if (!Number.isSafeInteger(limit) || limit < 1) throw new RangeError(`limit must be a positive integer, not ${limit}`);
+  return limit;
+}
+
+/** Statements live as long as their connection (the pool may replace it). */
+const sqliteStatements = new WeakMap<Database, Map<string, Statement>>();
+
+function sqliteStatement(connection: Database, sql: string): Statement {
+  let statements = sqliteStatements.get(connection);
+  if (!statements) {
+    statements = new Map();
+    sqliteStatements.set(connection, statements);
+  }
+  let statement = statements.get(sql);
+  if (!statement) {
+    statement = connection.prepare(sql);
+    statements.set(sql, statement);
+  }
+  return statement;
+}
+
+class SqlitePreparedReads implements PreparedReads {
+  constructor(private readonly knex: Knex) {}
+
+  all(sql: string, params: readonly SqlParam[]): Promise<Row[]> {
+    return withPoolConnection<Database, Row[]>(this.knex, async (connection) => sqliteStatement(connection, sql).all(params) as Row[]);
+  }
+
+  first(sql: string, params: readonly SqlParam[]): Promise<Row | undefined> {
+    return withPoolConnection<Database, Row | undefined>(this.knex, async (connection) => sqliteStatement(connection, sql).get(params) as Row | undefined);
+  }
+}
+
+/** The callback API of a mysql2 connection, as much of it as is used here. */
+interface MySqlConnection {
+  execute(sql: string, values: readonly SqlParam[], callback: (error: Error | null, rows: unknown) => void): void;
+}
+
+class MariaDbPreparedReads implements PreparedReads {
+  constructor(private readonly knex: Knex) {}
+
+  all(sql: string, params: readonly SqlParam[]): Promise<Row[]> {
+    return withPoolConnection<MySqlConnection, Row[]>(
+      this.knex,
+      (connection) =>
+        new Promise((resolve, reject) => {
+          connection.execute(sql, params, (error, rows) => (error ? reject(error) : resolve(rows as Row[])));
+        }),
+    );
+  }
+
+  async first(sql: string, params: readonly SqlParam[]): Promise<Row | undefined> {
+    return (await this.all(sql, params))[0];
+  }
+}
+
+const readsByKnex = new WeakMap<Knex, PreparedReads>();
+
+/** The prepared reads of this knex instance's database (one per instance). */
+export function preparedReadsOf(knex: Knex): PreparedReads {
+  let reads = readsByKnex.get(knex);
+  if (!reads) {
+    const driver = (knex.client as { driverName?: string }).driverName;
+    if (driver === 'better-sqlite3') reads = new SqlitePreparedReads(knex);
+    else if (driver === 'mysql2') reads = new MariaDbPreparedReads(knex);
+    else throw new Error(`prepared reads: no support for the ${String(driver)} driver`);
+    readsByKnex.set(knex, reads);
+  }
+  return reads;
+}
