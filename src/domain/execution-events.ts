@@ -81,7 +81,14 @@ export type DispatchSent = Event<'DispatchSent', { vm_context_id: string; attemp
  * only the instance whose append wins reconciles. Numbered from 1.
  */
 export type DispatchReconciling = Event<'DispatchReconciling', { vm_context_id: string; attempt: number; dispatch_id: string; reconciliation: number; at: string }>;
-export type JobStarted = Event<'JobStarted', { vm_context_id: string; attempt: number; job_id: string; status: string; progress_percent: number; at: string }>;
+/**
+ * `schedule_id` and `group_id` (the VM's group in the plan) attribute the job in
+ * the jobs read model; events recorded before they were added lack them.
+ */
+export type JobStarted = Event<
+  'JobStarted',
+  { vm_context_id: string; attempt: number; job_id: string; status: string; progress_percent: number; at: string; schedule_id?: string; group_id?: string | null }
+>;
 export type JobStatusChanged = Event<'JobStatusChanged', { vm_context_id: string; job_id: string; status: string; progress_percent: number; at: string }>;
 export type JobCompleted = Event<'JobCompleted', { vm_context_id: string; job_id: string; attempt: number; at: string }>;
 export type JobFailed = Event<

@@ -100,6 +100,30 @@ export interface VmRun extends PlanEntry {
   last_error: string | null;
 }
 
+/** VMs in open phases, and the slots held (phases requested and running) in all and per group. */
+export interface VmTally {
+  open: number;
+  slots: number;
+  slots_by_group: Readonly<Record<string, number>>;
+}
+
+const EMPTY_TALLY: VmTally = { open: 0, slots: 0, slots_by_group: {} };
+
+function tallyOf(vms: readonly VmRun[]): VmTally {
+  return vms.reduce((tally, vm) => retally(tally, null, vm), EMPTY_TALLY);
+}
+
+/** The tally after one VM changed from `before` (null: new) to `after`. */
+function retally(tally: VmTally, before: VmRun | null, after: VmRun): VmTally {
+  const open = tally.open + Number(isOpen(after)) - Number(before !== null && isOpen(before));
+  const held = Number(occupiesSlot(after)) - Number(before !== null && occupiesSlot(before));
+  if (open === tally.open && held === 0) return tally;
+  if (held === 0) return { ...tally, open };
+  const group = after.group_id;
+  if (group === null) return { open, slots: tally.slots + held, slots_by_group: tally.slots_by_group };
+  return { open, slots: tally.slots + held, slots_by_group: { ...tally.slots_by_group, [group]: (tally.slots_by_group[group] ?? 0) + held } };
+}
+
 export type ExecutionStatus = 'scheduled' | 'running' | 'skipped' | 'completed' | 'failed' | 'cancelled';
 
 export interface ExecutionRecord extends ExecutionScheduling {
@@ -112,6 +136,8 @@ export interface ExecutionRecord extends ExecutionScheduling {
   vms: readonly VmRun[];
   /** Position of each VM in `vms` (set once, at the start). */
   index: ReadonlyMap<string, number>;
+  /** Counts over `vms`, kept by evolve so that no decision scans every VM. */
+  tally: VmTally;
   /** Jobs created (JobStarted), retries included. */
   jobs_created: number;
   /** Set by ExecutionCancelled; the execution ends once its running jobs finish. */
@@ -167,6 +193,18 @@ export type EvaluateVm = CommandMeta & {
   facts: EvaluationFacts;
   /** A fresh id for the OMA call this decision may lead to. */
   dispatch_id: string;
+};
+
+/**
+ * Several VMs evaluated in one decision, so in one append: each as an EvaluateVm,
+ * in the given order, on the state the earlier ones leave. The facts of all of
+ * them are read once, before the decision, so their running-job counts lack the
+ * slots the earlier evaluations of this command take: the decider adds those.
+ */
+export type EvaluateVms = CommandMeta & {
+  type: 'EvaluateVms';
+  execution_id: string;
+  evaluations: ReadonlyArray<{ vm_context_id: string; facts: EvaluationFacts; dispatch_id: string }>;
 };
 
 export type DispatchResult =
@@ -252,6 +290,7 @@ export type ExecutionCommand =
   | ScheduleExecution
   | StartExecution
   | EvaluateVm
+  | EvaluateVms
   | RecordDispatchResult
   | SendDispatch
   | ReconcileDispatch
@@ -291,9 +330,11 @@ function updateVm(state: ExecutionRecord, vmId: string, change: (vm: VmRun) => V
   const i = state.index.get(vmId);
   const vm = i === undefined ? undefined : state.vms[i];
   if (i === undefined || !vm) return state;
+  const changed = change(vm);
+  if (changed === vm) return state;
   const vms = state.vms.slice();
-  vms[i] = change(vm);
-  return { ...state, vms };
+  vms[i] = changed;
+  return { ...state, vms, tally: retally(state.tally, vm, changed) };
 }
 
 function isOpen(vm: VmRun): boolean {
@@ -438,13 +479,13 @@ function endedEvent(state: ExecutionRecord, at: string, override?: { status: Exe
   return { type: 'ExecutionEnded', data: { status, completed_at: at, execution_duration_seconds: duration, ...counters, error_message } };
 }
 
-/** The command's events, plus ExecutionEnded when they leave nothing open. */
-function withEnding(state: ExecutionRecord, events: ExecutionEvent[], at: string): ExecutionEvent[] {
+/** The command's events, plus ExecutionEnded when they leave nothing open; `folded`: the state after them, when known. */
+function withEnding(state: ExecutionRecord, events: ExecutionEvent[], at: string, folded?: ExecutionState): ExecutionEvent[] {
   if (events.length === 0) return events;
-  const after = events.reduce(evolve, state as ExecutionState);
+  const after = folded ?? events.reduce(evolve, state as ExecutionState);
   if (after.status === 'absent' || ENDED_STATUSES.includes(after.status)) return events;
   if (after.status === 'scheduled' && !after.cancel) return events;
-  if (after.vms.some(isOpen)) return events;
+  if (after.tally.open > 0) return events;
   return [...events, endedEvent(after, at)];
 }
 
@@ -539,6 +580,32 @@ function startExecution(command: StartExecution, state: ExecutionRecord): Execut
 
 function evaluateVm(command: EvaluateVm, state: ExecutionRecord): ExecutionEvent[] {
   if (state.status === 'scheduled') throw new DomainError('Conflict', `execution ${state.execution_id} has not started`);
+  return withEnding(state, vmEvaluation(command, state), command.at);
+}
+
+function evaluateVms(command: EvaluateVms, state: ExecutionRecord): ExecutionEvent[] {
+  if (state.status === 'scheduled') throw new DomainError('Conflict', `execution ${state.execution_id} has not started`);
+  const events: ExecutionEvent[] = [];
+  let current = state;
+  for (const evaluation of command.evaluations) {
+    const { facts, vm_context_id } = evaluation;
+    const groupId = vmOf(state, vm_context_id).group_id;
+    const groupSlots = (tally: VmTally) => (groupId === null ? 0 : (tally.slots_by_group[groupId] ?? 0));
+    const taken = {
+      schedule_running_jobs: facts.schedule_running_jobs + current.tally.slots - state.tally.slots,
+      group_running_jobs: facts.group_running_jobs + groupSlots(current.tally) - groupSlots(state.tally),
+    };
+    const decided = vmEvaluation({ ...command, type: 'EvaluateVm', ...evaluation, facts: { ...facts, ...taken } }, current);
+    for (const event of decided) {
+      events.push(event);
+      current = evolve(current, event) as ExecutionRecord;
+    }
+  }
+  return withEnding(state, events, command.at, current);
+}
+
+/** One VM's evaluation: the six checks, then JobRequested, VmQueued or the skip (no ending). */
+function vmEvaluation(command: EvaluateVm, state: ExecutionRecord): ExecutionEvent[] {
   if (state.status !== 'running' || state.cancel) return [];
   const vm = vmOf(state, command.vm_context_id);
   if (!evaluable(vm, command.at)) return []; // dispatched, ended, or its retry is not due yet
@@ -546,12 +613,11 @@ function evaluateVm(command: EvaluateVm, state: ExecutionRecord): ExecutionEvent
   checkText(p, '/dispatch_id', command.dispatch_id, 255);
   p.throwIfAny('request');
 
-  const own = state.vms.filter(occupiesSlot);
-  const ownInGroup = vm.group_id === null ? 0 : own.filter((v) => v.group_id === vm.group_id).length;
+  const ownInGroup = vm.group_id === null ? 0 : (state.tally.slots_by_group[vm.group_id] ?? 0);
   const conflict = firstConflict({
     ...command.facts,
     force: state.force,
-    schedule_running_jobs: Math.max(command.facts.schedule_running_jobs, own.length),
+    schedule_running_jobs: Math.max(command.facts.schedule_running_jobs, state.tally.slots),
     group_running_jobs: Math.max(command.facts.group_running_jobs, ownInGroup),
   });
   let events: ExecutionEvent[];
@@ -566,7 +632,7 @@ function evaluateVm(command: EvaluateVm, state: ExecutionRecord): ExecutionEvent
   } else {
     events = skipEvents(vm, conflict.type, conflict.reason, command.at);
   }
-  return withEnding(state, events, command.at);
+  return events;
 }
 
 function recordDispatchResult(command: RecordDispatchResult, state: ExecutionRecord): ExecutionEvent[] {
@@ -587,7 +653,16 @@ function recordDispatchResult(command: RecordDispatchResult, state: ExecutionRec
       events = [
         {
           type: 'JobStarted',
-          data: { vm_context_id: vm.vm_context_id, attempt: command.attempt, job_id: result.job_id, status: result.status, progress_percent: result.progress_percent, at },
+          data: {
+            vm_context_id: vm.vm_context_id,
+            attempt: command.attempt,
+            job_id: result.job_id,
+            status: result.status,
+            progress_percent: result.progress_percent,
+            at,
+            schedule_id: state.schedule_id,
+            group_id: vm.group_id,
+          },
         },
       ];
       // A job found already ended (reconciled after a crash) is followed through at once.
@@ -716,6 +791,8 @@ function decide(command: ExecutionCommand, state: ExecutionState): ExecutionEven
       return startExecution(command, current);
     case 'EvaluateVm':
       return evaluateVm(command, current);
+    case 'EvaluateVms':
+      return evaluateVms(command, current);
     case 'RecordDispatchResult':
       return recordDispatchResult(command, current);
     case 'SendDispatch':
@@ -773,6 +850,7 @@ function evolve(state: ExecutionState, event: ExecutionEvent): ExecutionState {
       settings: null,
       vms: [],
       index: new Map(),
+      tally: EMPTY_TALLY,
       jobs_created: 0,
       cancel: null,
       skip: null,
@@ -792,6 +870,7 @@ function evolve(state: ExecutionState, event: ExecutionEvent): ExecutionState {
         settings: event.data.settings,
         vms,
         index: new Map(vms.map((v, i) => [v.vm_context_id, i])),
+        tally: tallyOf(vms),
       };
     }
     case 'VmSkipped':
@@ -874,7 +953,7 @@ function evolve(state: ExecutionState, event: ExecutionEvent): ExecutionState {
     case 'ExecutionCancelled': {
       const dropped = new Set(event.data.dropped_vm_ids);
       const vms = state.vms.map((vm) => (dropped.has(vm.vm_context_id) ? { ...vm, phase: 'cancelled' as const, retry_at: null } : vm));
-      return { ...state, vms, cancel: { reason: event.data.reason, at: event.data.at } };
+      return { ...state, vms, tally: tallyOf(vms), cancel: { reason: event.data.reason, at: event.data.at } };
     }
     case 'ExecutionEnded':
       return { ...state, status: event.data.status, completed_at: event.data.completed_at, ended: event.data };
@@ -963,15 +1042,8 @@ export function nextRetryAt(state: ExecutionState): string | null {
 
 /** Concurrency slots this execution holds (open dispatches and running jobs), in all and per group. */
 export function occupiedSlots(state: ExecutionState): { total: number; by_group: Record<string, number> } {
-  const by_group: Record<string, number> = {};
-  if (state.status === 'absent') return { total: 0, by_group };
-  let total = 0;
-  for (const vm of state.vms) {
-    if (!occupiesSlot(vm)) continue;
-    total += 1;
-    if (vm.group_id !== null) by_group[vm.group_id] = (by_group[vm.group_id] ?? 0) + 1;
-  }
-  return { total, by_group };
+  if (state.status === 'absent') return { total: 0, by_group: {} };
+  return { total: state.tally.slots, by_group: { ...state.tally.slots_by_group } };
 }
 
 export type VmOutcome = 'queued' | 'dispatched' | 'completed' | 'failed' | 'skipped' | 'cancelled' | 'pending' | 'waiting_retry';

@@ -49,12 +49,13 @@ import {
   requestedButUnconfirmed,
   scheduleExecutionForChain,
   scheduleExecutionForDue,
-  type EvaluationFacts,
+  type EvaluateVms,
   type ExecutionRecord,
   type ExecutionState,
   type OpenDispatch,
   type ReconciliationPolicy,
   type ScheduleFacts,
+  type VmRun,
 } from '../domain/execution.js';
 import { scheduleDecider } from '../domain/schedule.js';
 import { vmDecider } from '../domain/vm-context.js';
@@ -96,6 +97,8 @@ const EXECUTION_STREAM_PREFIX = 'execution-';
 const SLOT_EVENTS = new Set(['JobCompleted', 'JobFailed', 'VmFinished', 'VmSkipped', 'ExecutionCancelled', 'ExecutionEnded', 'ExecutionSkipped']);
 const READ_MODEL_WAIT_MS = 5000;
 const CHECKPOINT_EVERY = 100;
+/** VMs evaluated in one decision (one append); the event loop is yielded between batches. */
+const EVALUATION_BATCH = 50;
 /** Changes that may open a slot (a group limit raised) or decide a queued VM (a schedule disabled). */
 const LIMIT_EVENTS = new Set(['MachineGroupUpdated', 'ScheduleUpdated', 'ScheduleDisabled', 'ScheduleEnabled']);
 
@@ -466,8 +469,7 @@ export class ExecutionManager {
     const head = await this.store.headPosition();
     if (head !== null) await this.waitForReadModels(head, READ_MODEL_WAIT_MS);
     const { state } = await loadState(this.store, streamIds.execution(id), executionDecider);
-    const now = this.clock.now();
-    const vms = evaluableVms(state, now);
+    const vms = evaluableVms(state, this.clock.now());
     if (vms.length === 0) return;
     // Other executions change their slots only here (serialised) or by freeing them: read once per round.
     const others = await this.drivenStates();
@@ -477,77 +479,118 @@ export class ExecutionManager {
     // evaluated yet still are, so each is recorded as queued (or skipped) once.
     let scheduleFull = false;
     const fullGroups = new Set<string | null>();
-    for (const vm of vms) {
+    // How many VMs queued before go in one batch: a slot or two may have freed, or a
+    // whole wave; doubled while they all leave the queue, so a batch re-queues few.
+    let queuedRoom = 1;
+    let next = 0;
+    while (next < vms.length) {
       if (this.phase !== 'running') return;
-      if (vm.phase === 'queued' && (scheduleFull || fullGroups.has(vm.group_id))) continue;
       // Let dispatches and polls already under way send and read their HTTP calls:
       // a long round must not starve them into their timeouts.
       await new Promise((resolve) => setImmediate(resolve));
-      const dispatchId = randomUUID();
+      const batch: VmRun[] = [];
+      let queuedInBatch = 0;
+      for (; next < vms.length && batch.length < EVALUATION_BATCH && queuedInBatch < queuedRoom; next += 1) {
+        const vm = vms[next]!;
+        if (vm.phase !== 'queued') {
+          batch.push(vm);
+        } else if (!scheduleFull && !fullGroups.has(vm.group_id)) {
+          batch.push(vm);
+          queuedInBatch += 1;
+        }
+      }
+      if (batch.length === 0) continue;
+      const dispatchIds = new Map(batch.map((vm) => [vm.vm_context_id, randomUUID()]));
       const at = this.clock.now();
       const result = await decideExecution(
         this.store,
         id,
         async (current) => ({
-          type: 'EvaluateVm',
+          type: 'EvaluateVms',
           execution_id: id,
-          vm_context_id: vm.vm_context_id,
-          dispatch_id: dispatchId,
-          facts: await this.evaluationFacts(current, vm.vm_context_id, vm.group_id, others),
+          evaluations: await this.evaluations(current, batch, dispatchIds, others),
           at: at.toISOString(),
           actor: 'process-manager',
         }),
         processManagerContext(at),
       );
       for (const event of result.events) {
-        if (event.type === 'JobRequested' && event.data.dispatch_id === dispatchId && result.state.status !== 'absent') {
+        if (event.type === 'JobRequested' && dispatchIds.get(event.data.vm_context_id) === event.data.dispatch_id && result.state.status !== 'absent') {
           this.launchDispatch(id, result.state, event.data.vm_context_id, event.data.attempt, event.data.dispatch_id);
         }
       }
-      const queued = queuedBy(result.state, vm.vm_context_id);
-      if (queued === 'max_concurrent') scheduleFull = true;
-      if (queued === 'group_concurrent') fullGroups.add(vm.group_id);
+      // Jobs started meanwhile are polled from now on, not only after the round: a
+      // round over thousands of VMs would otherwise hold back the completions that free slots.
+      this.followJobs(id, result.state);
+      let queuedAgain = false;
+      for (const vm of batch) {
+        const queued = queuedBy(result.state, vm.vm_context_id);
+        if (queued === 'max_concurrent') scheduleFull = true;
+        if (queued === 'group_concurrent') fullGroups.add(vm.group_id);
+        queuedAgain ||= queued !== null;
+      }
+      if (!queuedAgain) queuedRoom = Math.min(EVALUATION_BATCH, queuedRoom * 2);
     }
   }
 
-  /** The six checks' facts, read at dispatch time (never once up front). */
-  private async evaluationFacts(current: ExecutionState, vmId: string, groupId: string | null, others: ReadonlyMap<string, ExecutionRecord>): Promise<EvaluationFacts> {
+  /** The six checks' facts of each VM of a batch, read at dispatch time (never once up front); the schedule and groups are read once. */
+  private async evaluations(
+    current: ExecutionState,
+    batch: readonly VmRun[],
+    dispatchIds: ReadonlyMap<string, string>,
+    others: ReadonlyMap<string, ExecutionRecord>,
+  ): Promise<EvaluateVms['evaluations']> {
     if (current.status === 'absent') throw new DomainError('NotFound', 'execution vanished');
     const schedule = (await loadState(this.store, streamIds.schedule(current.schedule_id), scheduleDecider)).state;
-    const vm = (await loadState(this.store, streamIds.vm(vmId), vmDecider)).state;
     const states = new Map(others);
     states.set(current.execution_id, current);
-
+    const groupLimits = new Map<string, number | null>();
+    for (const groupId of new Set(batch.map((vm) => vm.group_id))) {
+      if (groupId === null) continue;
+      const group = await groupState(this.store, groupId);
+      groupLimits.set(groupId, group.status === 'active' ? group.settings.max_concurrent_vms : null);
+    }
     let scheduleRunning = 0;
-    let groupRunning = 0;
-    let activeHere = false;
-    for (const [id, state] of states) {
+    const groupRunning = new Map<string, number>();
+    for (const state of states.values()) {
       const slots = occupiedSlots(state);
       if (state.schedule_id === current.schedule_id) scheduleRunning += slots.total;
-      if (groupId !== null) groupRunning += slots.by_group[groupId] ?? 0;
-      if (id !== current.execution_id && state.vms.some((v) => v.vm_context_id === vmId && (v.phase === 'running' || v.phase === 'requested'))) activeHere = true;
+      for (const groupId of groupLimits.keys()) groupRunning.set(groupId, (groupRunning.get(groupId) ?? 0) + (slots.by_group[groupId] ?? 0));
     }
     // Jobs of executions not driven here (ended, or another instance's) come from the read model.
-    const activeElsewhere = (await this.planner.activeJobsOfVm(vmId)).some((job) => job.execution_id === null || !states.has(job.execution_id));
-
-    let groupLimit: number | null = null;
-    if (groupId !== null) {
-      const group = await groupState(this.store, groupId);
-      if (group.status === 'active') groupLimit = group.settings.max_concurrent_vms;
-    }
+    const activeJobs = await this.planner.activeJobsOfVms(batch.map((vm) => vm.vm_context_id));
     const settings = current.status === 'running' ? current.settings : null;
-    return {
-      schedule_enabled: schedule.status === 'active' && schedule.settings.enabled,
-      vm_scheduler_enabled: vm.status === 'registered' && vm.scheduler_enabled,
-      // A VM unassigned since the plan was made counts as a disabled membership.
-      membership_enabled: vm.status === 'registered' && vm.membership !== null && vm.membership.enabled,
-      vm_status: vm.status === 'registered' ? vm.current_status : 'discovered',
-      vm_has_active_job: activeHere || activeElsewhere,
-      schedule_running_jobs: scheduleRunning,
-      schedule_max_concurrent_jobs: settings?.max_concurrent_jobs ?? (schedule.status === 'active' ? schedule.settings.max_concurrent_jobs : 1),
-      group_running_jobs: groupRunning,
-      group_max_concurrent_vms: groupLimit,
-    };
+    const evaluations: EvaluateVms['evaluations'][number][] = [];
+    for (const planned of batch) {
+      const vmId = planned.vm_context_id;
+      const vm = (await loadState(this.store, streamIds.vm(vmId), vmDecider)).state;
+      let activeHere = false;
+      for (const [otherId, state] of states) {
+        if (otherId === current.execution_id) continue;
+        const i = state.index.get(vmId);
+        const phase = i === undefined ? undefined : state.vms[i]?.phase;
+        if (phase === 'running' || phase === 'requested') activeHere = true;
+      }
+      const activeElsewhere = (activeJobs.get(vmId) ?? []).some((job) => job.execution_id === null || !states.has(job.execution_id));
+      const groupId = planned.group_id;
+      evaluations.push({
+        vm_context_id: vmId,
+        dispatch_id: dispatchIds.get(vmId)!,
+        facts: {
+          schedule_enabled: schedule.status === 'active' && schedule.settings.enabled,
+          vm_scheduler_enabled: vm.status === 'registered' && vm.scheduler_enabled,
+          // A VM unassigned since the plan was made counts as a disabled membership.
+          membership_enabled: vm.status === 'registered' && vm.membership !== null && vm.membership.enabled,
+          vm_status: vm.status === 'registered' ? vm.current_status : 'discovered',
+          vm_has_active_job: activeHere || activeElsewhere,
+          schedule_running_jobs: scheduleRunning,
+          schedule_max_concurrent_jobs: settings?.max_concurrent_jobs ?? (schedule.status === 'active' ? schedule.settings.max_concurrent_jobs : 1),
+          group_running_jobs: groupId === null ? 0 : (groupRunning.get(groupId) ?? 0),
+          group_max_concurrent_vms: groupId === null ? null : (groupLimits.get(groupId) ?? null),
+        },
+      });
+    }
+    return evaluations;
   }
 
   // --- dispatch ----------------------------------------------------------------

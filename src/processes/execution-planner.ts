@@ -100,10 +100,26 @@ export class ExecutionPlanner {
 
   /** Jobs of the VM in a non-terminal status, with their execution. */
   async activeJobsOfVm(vmContextId: string): Promise<{ job_id: string; execution_id: string | null }[]> {
+    return (await this.activeJobsOfVms([vmContextId])).get(vmContextId) ?? [];
+  }
+
+  /** Jobs in a non-terminal status of each of the VMs (one query), by VM; a VM without any is absent. */
+  async activeJobsOfVms(vmContextIds: readonly string[]): Promise<Map<string, { job_id: string; execution_id: string | null }[]>> {
+    const byVm = new Map<string, { job_id: string; execution_id: string | null }[]>();
+    if (vmContextIds.length === 0) return byVm;
     const found = rows(
-      await this.knex('replication_jobs').select('id', 'schedule_execution_id').where({ vm_context_id: vmContextId }).whereIn('status', [...ACTIVE_JOB_STATUSES]),
+      await this.knex('replication_jobs')
+        .select('id', 'vm_context_id', 'schedule_execution_id')
+        .whereIn('vm_context_id', [...vmContextIds])
+        .whereIn('status', [...ACTIVE_JOB_STATUSES]),
     );
-    return found.map((r) => ({ job_id: str(r.id), execution_id: r.schedule_execution_id === null ? null : str(r.schedule_execution_id) }));
+    for (const r of found) {
+      const vm = str(r.vm_context_id);
+      const jobs = byVm.get(vm) ?? [];
+      jobs.push({ job_id: str(r.id), execution_id: r.schedule_execution_id === null ? null : str(r.schedule_execution_id) });
+      byVm.set(vm, jobs);
+    }
+    return byVm;
   }
 
   /** Chain schedules that follow `parentScheduleId`. */

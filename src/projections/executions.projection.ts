@@ -70,13 +70,33 @@ interface FoldedDetails {
 
 const folded = new WeakMap<Row, FoldedDetails>();
 
+/**
+ * The documents last written, by execution id: the next batch loads its row from
+ * the table as a new object holding the same text, which would otherwise be parsed
+ * again (an execution of 5,000 VMs: ~1 MB per batch). Only an identical text is
+ * taken from here, so the result is the same as parsing it.
+ */
+const lastWritten = new Map<string, { json: string; details: FoldedDetails }>();
+const LAST_WRITTEN_KEPT = 16;
+
 function foldedOf(row: Row): FoldedDetails {
   const held = folded.get(row);
   if (held) return held;
+  const written = lastWritten.get(String(row.id));
+  if (written !== undefined && written.json === row.execution_details) {
+    folded.set(row, written.details);
+    return written.details;
+  }
   const { vms, ...head } = readExecutionDetails(row.execution_details);
   const details = { head, vms, vmJson: vms.map((vm) => JSON.stringify(vm)), index: new Map(vms.map((vm, i) => [vm.vm_context_id, i])) };
   folded.set(row, details);
   return details;
+}
+
+function rememberWritten(id: string, json: string, details: FoldedDetails): void {
+  lastWritten.delete(id);
+  lastWritten.set(id, { json, details });
+  if (lastWritten.size > LAST_WRITTEN_KEPT) lastWritten.delete(lastWritten.keys().next().value as string);
 }
 
 function serialise(details: FoldedDetails): string {
@@ -86,7 +106,27 @@ function serialise(details: FoldedDetails): string {
 
 /** The row with `details` as its execution_details and the counters that follow from the VMs. */
 function withDetails(row: Row, details: FoldedDetails, counters: 'from-vms' | 'keep'): Row {
-  const next: Row = { ...row, execution_details: serialise(details) };
+  const next: Row = {};
+  for (const key of Object.keys(row)) if (key !== 'execution_details') next[key] = row[key] ?? null;
+  // Serialised when read (by the row store, once per batch, or by the next spread),
+  // not per event: a batch of VM events on a 5,000-VM execution would otherwise
+  // build a ~1 MB document for each of them.
+  const id = String(row.id);
+  let json: string | undefined;
+  Object.defineProperty(next, 'execution_details', {
+    enumerable: true,
+    configurable: true,
+    get() {
+      if (json === undefined) {
+        json = serialise(details);
+        rememberWritten(id, json, details);
+      }
+      return json;
+    },
+    set(value: unknown) {
+      Object.defineProperty(next, 'execution_details', { value, writable: true, enumerable: true, configurable: true });
+    },
+  });
   if (counters === 'from-vms') {
     let eligible = 0;
     let created = 0;

@@ -3,16 +3,21 @@
  * job id it returned, from the job events of the execution streams.
  *
  * The job events carry the VM and the attempt, and the stream names the
- * execution; the schedule and the VM's group are events of other keys
- * (ExecutionScheduled, the plan of ExecutionStarted), which a keyed reducer
- * does not see, so `schedule_id`, `vm_group_id` and `scheduled_by` stay null
- * here: the job queries take the schedule and group from the execution's row.
+ * execution. JobStarted also carries the execution's schedule and the VM's
+ * group in the plan (the group at dispatch time); JobStarted events recorded
+ * before it did leave `schedule_id` and `vm_group_id` null, and the job queries
+ * then take them from the execution's row (job-attribution.ts). `scheduled_by`
+ * is what the scheduler sends the OMA with every job it creates
+ * (spec/integrations.md), so the two systems' rows agree.
  * A failed dispatch (JobFailed without a job id) created no job and makes no row.
  */
 import type { RecordedEvent } from '../eventstore/event-store.js';
 import { eventTime, stringData } from './event-data.js';
 import { executionIdOf } from './executions.projection.js';
 import type { Row, RowProjection } from './projection.js';
+
+/** The OMA request's `scheduled_by` (spec/integrations.md): every job here was created by this scheduler. */
+const SCHEDULED_BY = 'scheduler-service';
 
 const JOB_EVENTS: ReadonlySet<string> = new Set(['JobStarted', 'JobStatusChanged', 'JobCompleted', 'JobFailed']);
 
@@ -29,9 +34,9 @@ function started(event: RecordedEvent, jobId: string): Row {
     id: jobId,
     vm_context_id: stringData(event, 'vm_context_id') ?? '',
     schedule_execution_id: executionIdOf(event),
-    schedule_id: null,
-    vm_group_id: null,
-    scheduled_by: null,
+    schedule_id: stringData(event, 'schedule_id'),
+    vm_group_id: stringData(event, 'group_id'),
+    scheduled_by: SCHEDULED_BY,
     attempt: typeof attempt === 'number' && Number.isInteger(attempt) ? attempt : 1,
     status: stringData(event, 'status') ?? 'pending',
     progress_percent: progressOf(event, 0),
@@ -45,7 +50,8 @@ function started(event: RecordedEvent, jobId: string): Row {
 
 export const jobsProjection: RowProjection = {
   name: 'jobs',
-  version: 1,
+  // 2: schedule_id, vm_group_id and scheduled_by filled (a table of version 1 has them null).
+  version: 2,
   table: 'replication_jobs',
   key: 'id',
 

@@ -296,6 +296,26 @@ export function executionScenarios(backend: Backend): void {
       assert.deepEqual([beyond.body.executions, beyond.body.total_count, beyond.body.has_more], [[], 5, false]);
     });
 
+    it("attributes a job to its schedule and to the VM's group when it was dispatched, after the VM moves", async () => {
+      const jobId = 'job-20260501-100000.789-a7b8c9';
+      const { scheduleId, groupId, vm } = await startedJob(jobId);
+      const other = await api.post('/machine-groups', { name: `Executions other group ${jobId}` });
+      assert.equal(other.status, 201, JSON.stringify(other.body));
+      assert.equal((await api.put(`/vm-contexts/${vm.id}/group`, { group_id: String(other.body.id) })).status, 200);
+      assert.equal((await api.post(`/jobs/${jobId}/status`, { status: 'completed', progress_percent: 100 })).status, 200);
+
+      const job = await api.get(`/jobs/${jobId}`);
+      assert.deepEqual([job.body.schedule_id, job.body.group_id], [scheduleId, groupId]);
+      // The report reads the job rows: the job counts for the group it ran in, not the VM's group now.
+      const byGroup = await api.get('/reports/success-rates?group_by=group');
+      assert.equal(byGroup.status, 200, JSON.stringify(byGroup.body));
+      const rates = byGroup.body.rates as Array<{ id: string | null; jobs_completed: number }>;
+      assert.equal(rates.find((rate) => rate.id === groupId)?.jobs_completed, 1);
+      assert.equal(rates.find((rate) => rate.id === String(other.body.id)), undefined);
+      const bySchedule = await api.get('/reports/success-rates?group_by=schedule');
+      assert.equal((bySchedule.body.rates as Array<{ id: string | null; jobs_completed: number }>).find((rate) => rate.id === scheduleId)?.jobs_completed, 1);
+    });
+
     it('shows a started job, takes its status reports, and counts it on the VM when it completes', async () => {
       const jobId = 'job-20260501-100000.123-a1b2c3';
       const { scheduleId, groupId, vm, executionId } = await startedJob(jobId);

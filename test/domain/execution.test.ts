@@ -175,7 +175,8 @@ const ev = {
   requested: (vm: string, attempt: number, at: string, dispatch_id = `d-${vm}`): ExecutionEvent => ({ type: 'JobRequested', data: { vm_context_id: vm, attempt, dispatch_id, at } }),
   jobStarted: (vm: string, attempt: number, job_id: string, at: string, status = 'pending', progress_percent = 0): ExecutionEvent => ({
     type: 'JobStarted',
-    data: { vm_context_id: vm, attempt, job_id, status, progress_percent, at },
+    // The schedule and the VM's group of the plan, for the jobs read model.
+    data: { vm_context_id: vm, attempt, job_id, status, progress_percent, at, schedule_id: 's1', group_id: 'g1' },
   }),
   completed: (vm: string, job_id: string, attempt: number, at: string): ExecutionEvent[] => [
     { type: 'JobCompleted', data: { vm_context_id: vm, job_id, attempt, at } },
@@ -976,5 +977,77 @@ describe('read helpers', () => {
       ['g0', 'g1-p0', 'g1-p1', 'g2-early', 'g2-late', 'override1'],
     );
     assert.deepEqual(Object.keys(ordered[0] as object).sort(), ['group_id', 'group_priority', 'member_priority', 'vm_context_id', 'vm_name']);
+  });
+});
+
+describe('the counts evolve keeps (no decision scans every VM)', () => {
+  /** What the tally must equal: a scan of the VMs. */
+  const scanned = (state: ExecutionState) => {
+    if (state.status === 'absent') return null;
+    const held = state.vms.filter((v) => v.phase === 'requested' || v.phase === 'running');
+    const by_group: Record<string, number> = {};
+    for (const v of held) if (v.group_id !== null) by_group[v.group_id] = (by_group[v.group_id] ?? 0) + 1;
+    return { open: state.vms.filter((v) => ['pending', 'queued', 'requested', 'running', 'waiting_retry'].includes(v.phase)).length, total: held.length, by_group };
+  };
+  const nonZero = (counts: Record<string, number>) => Object.fromEntries(Object.entries(counts).filter(([, n]) => n > 0));
+
+  it('agree with a scan of the VMs after every event, cancellation included, and leave earlier states untouched', () => {
+    const log: ExecutionEvent[] = [
+      ...running(['a', 'b', 'c', 'd']),
+      ev.requested('a', 1, T(0)),
+      ev.requested('b', 1, T(0)),
+      ev.sent('a', T(0, 1)),
+      ev.jobStarted('a', 1, 'j1', T(0, 2)),
+      ev.queued('c', 'max_concurrent', 'the schedule has 2 of 2 jobs running', T(0, 3)),
+      ev.failed('b', null, 1, T(0, 4), 'rejected: no'),
+      ev.retry('b', 2, T(30), T(0, 4)),
+      ...ev.completed('a', 'j1', 1, T(1)),
+      ev.requested('c', 1, T(1)),
+      ev.skipped('d', 'vm_disabled', 'the VM is disabled', T(1)),
+      { type: 'ExecutionCancelled', data: { reason: 'stop', dropped_vm_ids: ['b'], at: T(2) } },
+    ];
+    let state: ExecutionState = executionDecider.initialState;
+    const seen: Array<{ state: ExecutionState; snapshot: string }> = [];
+    for (const event of log) {
+      state = executionDecider.evolve(state, event);
+      seen.push({ state, snapshot: JSON.stringify(state) });
+      const expected = scanned(state);
+      if (expected === null || state.status === 'absent') continue;
+      assert.equal(state.tally.open, expected.open, `open after ${event.type}`);
+      const slots = occupiedSlots(state);
+      assert.deepEqual([slots.total, nonZero(slots.by_group)], [expected.total, expected.by_group], `slots after ${event.type}`);
+    }
+    assert.deepEqual([state.status === 'absent' ? null : state.tally.open, occupiedSlots(state).total], [1, 1]);
+    for (const { state: earlier, snapshot } of seen) assert.equal(JSON.stringify(earlier), snapshot, 'evolve changed an earlier state');
+  });
+});
+
+describe('EvaluateVms: several VMs in one decision', () => {
+  const batch = (ids: string[], at: string, over: Partial<EvaluationFacts> = {}): ExecutionCommand => ({
+    type: 'EvaluateVms',
+    execution_id: EX,
+    evaluations: ids.map((vm) => ({ vm_context_id: vm, facts: facts(over), dispatch_id: `d-${vm}` })),
+    at,
+    actor: 'pm',
+  });
+
+  it('decides as the same EvaluateVm one after another would, counting the slots its earlier VMs take', () => {
+    // Facts read once: another execution holds 1 of the schedule's 3 slots.
+    const over = { schedule_running_jobs: 1, schedule_max_concurrent_jobs: 3 };
+    const one = new Scenario(running(['a', 'b', 'c']));
+    const sequential = [...one.run(evaluate('a', T(1), over)), ...one.run(evaluate('b', T(1), { ...over, schedule_running_jobs: 2 })), ...one.run(evaluate('c', T(1), { ...over, schedule_running_jobs: 3 }))];
+    const many = new Scenario(running(['a', 'b', 'c']));
+    const together = many.run(batch(['a', 'b', 'c'], T(1), over));
+    assert.deepEqual(together, sequential);
+    assert.deepEqual(many.types(together), ['JobRequested', 'JobRequested', 'VmQueued']);
+    assert.deepEqual(occupiedSlots(many.state), { total: 2, by_group: { g1: 2 } });
+  });
+
+  it('holds the group limit within the batch and ends the execution once, after the last VM', () => {
+    const s = new Scenario(running(['a', 'b', 'c']));
+    assert.deepEqual(s.types(s.run(batch(['a', 'b', 'c'], T(1), { group_max_concurrent_vms: 1 }))), ['JobRequested', 'VmQueued', 'VmQueued']);
+    const skipped = new Scenario(running(['a', 'b']));
+    assert.deepEqual(skipped.types(skipped.run(batch(['a', 'b'], T(1), { vm_scheduler_enabled: false }))), ['VmSkipped', 'VmSkipped', 'ExecutionEnded']);
+    given(executionDecider, running(['a'])).when(batch(['a', 'zz'], T(1))).thenThrows('NotFound', 'zz');
   });
 });

@@ -376,9 +376,10 @@ describe('executions projection, event by event', () => {
       id: id('ja1'),
       vm_context_id: id('a'),
       schedule_execution_id: id('e1'),
-      schedule_id: null,
-      vm_group_id: null,
-      scheduled_by: null,
+      // From JobStarted: the execution's schedule and the VM's group in its plan.
+      schedule_id: id('s1'),
+      vm_group_id: id('g1'),
+      scheduled_by: 'scheduler-service',
       attempt: 1,
       status: 'completed',
       progress_percent: 100,
