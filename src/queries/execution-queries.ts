@@ -225,8 +225,8 @@ export class JobQueries {
   }
 
   /**
-   * Schedule and group from the job's execution: the job rows do not hold them
-   * (see jobs.projection.ts). The group is the VM's in the execution's plan.
+   * Schedule and group from the job's execution, for job rows that lack them (jobs
+   * started before JobStarted carried them). The group is the VM's in the execution's plan.
    */
   private async withExecutionFacts(jobs: JobView[]): Promise<JobView[]> {
     const executionIds = [...new Set(jobs.filter((job) => job.schedule_id === null || job.group_id === null).flatMap((job) => (job.execution_id === null ? [] : [job.execution_id])))];

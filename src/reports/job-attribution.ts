@@ -3,12 +3,11 @@
  * `replication_jobs as j`, `schedule_executions as e` (its execution) and
  * `vm_group_memberships as m` (its VM's membership), joined by `jobsWithAttribution`.
  *
- * The jobs projection leaves the job rows' schedule_id and vm_group_id null (see
- * jobs.projection.ts); they are used first should it fill them. The schedule is
- * then the execution's. The group is the execution's when the execution ran for
- * one group, otherwise the VM's group now: the group of the VM at the time is
- * only in each execution's execution_details document, too costly to read for
- * every job of a report.
+ * The job rows' schedule_id and vm_group_id come first: the jobs projection fills
+ * them from JobStarted. Jobs started before JobStarted carried them have nulls;
+ * for those the schedule is the execution's, and the group the execution's when
+ * it ran for one group, otherwise the VM's group now (the group at the time is
+ * only in the execution_details document, too costly to read for every job).
  */
 import type { Knex } from 'knex';
 
