@@ -33,8 +33,8 @@ import {
  *
  * Round trips per group (each one packet, statements run in order on the server):
  *   1. START TRANSACTION; lock row FOR UPDATE (with @@auto_increment_increment);
- *      the last revision of each stream of the group, one locking read for them all
- *      (`SELECT stream_id, MAX(revision) ... IN (...) GROUP BY stream_id FOR UPDATE`);
+ *      the last revision of each stream of the group, in one locking read (a
+ *      subquery per stream, or one GROUP BY for a large group: GROUP_BY_MIN_STREAMS);
  *   2. INSERT ... VALUES (all rows); COMMIT.
  * The lock and the revision read cannot be ONE statement: MariaDB evaluates
  * (constant) revision subqueries while optimising, before it waits for the lock row,
@@ -69,6 +69,13 @@ const MAX_GROUPS_IN_FLIGHT = 2;
 /** Bounds of one group: appends, and rows (a large append still goes alone). */
 const MAX_GROUP_APPENDS = 256;
 const MAX_GROUP_ROWS = 2000;
+/**
+ * From this many streams in a group, their revisions are read by one GROUP BY statement;
+ * below, by one `=` subquery each (UNION ALL). In groups of 256 (bench:ticker) the GROUP
+ * BY costs the server a third of the CPU per append; in small groups of long streams
+ * (bench:eventstore) it was slower.
+ */
+const GROUP_BY_MIN_STREAMS = 64;
 /** Rows per INSERT statement. */
 const INSERT_CHUNK_ROWS = 500;
 /** Bytes of SQL per packet, at most (and at most half the server's max_allowed_packet). */
@@ -333,11 +340,7 @@ class MariaDbEventLog implements SqlEventLog {
       [
         'START TRANSACTION',
         `SELECT id, @@SESSION.auto_increment_increment AS increment FROM ${APPEND_LOCK_TABLE} WHERE id = ${APPEND_LOCK_ROW_ID} FOR UPDATE`,
-        // One statement for the group: one subquery per stream (UNION ALL) cost the
-        // server about three times the CPU per append (bench/README.md, bench:ticker).
-        `SELECT stream_id, MAX(revision) AS last FROM ${EVENTS_TABLE} WHERE stream_id IN (${streams
-          .map(utf8Literal)
-          .join(',')}) GROUP BY stream_id FOR UPDATE`,
+        revisionsQuery(streams),
       ].join(';\n'),
     );
     const lockRows = results[1] ?? [];
@@ -346,7 +349,8 @@ class MariaDbEventLog implements SqlEventLog {
     }
     const current = new Map<string, number | null>();
     for (const row of results[2] ?? []) {
-      current.set(streamKey(String(row.stream_id)), row.last == null ? null : Number(row.last));
+      const stream = streams.length < GROUP_BY_MIN_STREAMS ? streams[Number(row.i)]! : streamKey(String(row.stream_id));
+      current.set(stream, row.last == null ? null : Number(row.last));
     }
     return { increment: BigInt(String(lockRows[0]!.increment ?? 1)), current };
   }
@@ -548,6 +552,18 @@ class MariaDbEventLog implements SqlEventLog {
     }
     await Promise.all([this.readPool.end(), this.writePool.end()]);
   }
+}
+
+/** The last revision of each stream (streamKey values), one locking read; see GROUP_BY_MIN_STREAMS. */
+function revisionsQuery(streams: string[]): string {
+  if (streams.length < GROUP_BY_MIN_STREAMS) {
+    return streams
+      .map((stream, index) => `(SELECT ${index} AS i, MAX(revision) AS last FROM ${EVENTS_TABLE} WHERE stream_id = ${utf8Literal(stream)} FOR UPDATE)`)
+      .join(' UNION ALL ');
+  }
+  return `SELECT stream_id, MAX(revision) AS last FROM ${EVENTS_TABLE} WHERE stream_id IN (${streams
+    .map(utf8Literal)
+    .join(',')}) GROUP BY stream_id ORDER BY NULL FOR UPDATE`;
 }
 
 /**

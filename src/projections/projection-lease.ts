@@ -60,6 +60,7 @@ export class ProjectionLease {
   readonly renewIntervalMs: number;
   /** performance.now() until which this instance may write (0: not held). */
   private heldUntil = 0;
+  private currentTerm = 0;
   private tableReady: Promise<void> | null = null;
 
   constructor(
@@ -115,8 +116,21 @@ export class ProjectionLease {
       const rows = await trx.raw(`SELECT holder FROM ${LEASES_TABLE} WHERE name = ? AND expires_at >= ${now}`, [this.name]);
       return firstRows(rows)[0]?.holder === this.holder;
     });
+    // Renewed before our own deadline: the row was ours, unexpired, all along (the
+    // database's expiry is later than our deadline), so no one else can have written.
+    const continuous = acquired && performance.now() < this.heldUntil;
+    if (acquired && !continuous) this.currentTerm += 1;
     this.heldUntil = acquired ? sentAt + this.ttlMs : 0;
     return acquired;
+  }
+
+  /**
+   * Changes whenever this instance acquires the lease after a gap (not held, lapsed,
+   * forgotten): while it stays the same, no other instance has held the lease, so the
+   * read models changed only by this instance's writes.
+   */
+  get term(): number {
+    return this.currentTerm;
   }
 
   /** Whether this instance may still write for at least `marginMs` (by its own, conservative deadline). */

@@ -77,6 +77,32 @@ describe('MariaDB event store: group commit', () => {
     }
   });
 
+  for (const others of [0, 100]) {
+    it(`keeps two streams differing only in case apart within one group (of ${others + 4} appends)`, async () => {
+      // The revisions of a group are read in one statement (small and large groups differ) and matched back to the appends by stream id.
+      const suffix = randomUUID();
+      const upper = `Case-${suffix}`;
+      const lower = `case-${suffix}`;
+      await store.append(lower, [newEvent('Earlier')], 'no_stream');
+      const [first, second, third, stale] = await Promise.allSettled([
+        store.append(upper, [newEvent('A')], 'no_stream'),
+        store.append(lower, [newEvent('B')], 0),
+        store.append(upper, [newEvent('C')], 0),
+        store.append(lower, [newEvent('D')], 0),
+        ...Array.from({ length: others }, (_unused, index) => store.append(`other-${suffix}-${index}`, [newEvent('Other')], 'no_stream')),
+      ]);
+      const revision = (outcome: PromiseSettledResult<{ nextExpectedRevision: number }> | undefined) =>
+        outcome?.status === 'fulfilled' ? outcome.value.nextExpectedRevision : String(outcome?.reason);
+      assert.deepEqual([revision(first), revision(second), revision(third)], [0, 1, 1]);
+      assert.equal(stale!.status, 'rejected');
+      const error: unknown = (stale as PromiseRejectedResult).reason;
+      assert.ok(error instanceof WrongExpectedVersionError, `expected WrongExpectedVersionError, got ${String(error)}`);
+      assert.equal(error.actual, 1);
+      assert.deepEqual((await store.readStream(upper)).map((event) => event.type), ['A', 'C']);
+      assert.deepEqual((await store.readStream(lower)).map((event) => event.type), ['Earlier', 'B']);
+    });
+  }
+
   it('reads positions back after the commit when told to (innodb_autoinc_lock_mode 2, Galera)', async () => {
     const readingBack = await openMariaDbEventStore({ url: database.url, readBackPositions: true });
     try {

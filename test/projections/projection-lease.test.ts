@@ -201,6 +201,24 @@ for (const [label, openEnvironment] of [
       await assertSameAsSingleReplay('rows after a rebuild by the holder');
     });
 
+    it('keeps its term while renewed in time, and starts a new one after another instance held the lease', async () => {
+      // The runner reads the stored checkpoints again only when the term changes.
+      await emptyReadModels();
+      const a = new ProjectionLease(env.a.db, { ...LEASE, holder: 'term-a' });
+      const b = new ProjectionLease(env.b.db, { ...LEASE, holder: 'term-b' });
+      assert.equal(await a.tryAcquire(), true);
+      const first = a.term;
+      assert.equal(await a.tryAcquire(), true);
+      assert.equal(a.term, first, 'a renewal before the deadline is the same term');
+      await sleep(LEASE.ttlMs + 100);
+      assert.equal(a.isHeld(), false);
+      assert.equal(await b.tryAcquire(), true, 'the lapsed lease is taken by another instance');
+      await b.release();
+      assert.equal(await a.tryAcquire(), true);
+      assert.notEqual(a.term, first, 'after the gap, a new term');
+      await a.release();
+    });
+
     it('refuses a write when another writer moved the checkpoints, and re-syncs from them', async () => {
       await emptyReadModels();
       // No lease: the guard is all that stands between two writers here.
