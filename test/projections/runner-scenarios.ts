@@ -3,16 +3,16 @@
  * database. Run for SQLite and for MariaDB by runner.*.test.ts.
  */
 import assert from 'node:assert/strict';
-import { after, afterEach, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import type { EventStore, Position } from '../../src/eventstore/event-store.js';
 import { allProjections } from '../../src/projections/all-projections.js';
 import { applyBatch } from '../../src/projections/apply-batch.js';
 import { dropReadModels, migrateReadModels } from '../../src/projections/migrations/migration-source.js';
 import { membershipsProjection } from '../../src/projections/memberships.projection.js';
 import type { RowProjection } from '../../src/projections/projection.js';
-import { ProjectionRunner, type ProjectionRunnerOptions } from '../../src/projections/projection-runner.js';
 import type { ReadModelDb } from '../../src/projections/read-model-db.js';
 import * as f from './fixtures.js';
+import { useRunnerFixture } from './runner-fixture.js';
 import { readWholeLog, referenceSnapshot, rowsOf, snapshotReadModels } from './read-model-snapshot.js';
 
 export interface RunnerEnvironment {
@@ -26,43 +26,19 @@ const WAIT_MS = 10_000;
 
 export function describeRunnerScenarios(label: string, openEnvironment: () => Promise<RunnerEnvironment>): void {
   describe(`projection runner on ${label}`, () => {
-    let env: RunnerEnvironment;
-    const runners: ProjectionRunner[] = [];
-    let prefixCounter = 0;
-    const newPrefix = () => `t${++prefixCounter}`;
-
-    const newRunner = (projections: readonly RowProjection[] = allProjections, options: ProjectionRunnerOptions = {}) => {
-      const runner = new ProjectionRunner(env.store, env.db, [...projections], { retryInitialDelayMs: 20, ...options });
-      runners.push(runner);
-      return runner;
-    };
-
-    /** Each scenario starts from empty read models (the log itself only grows). */
-    const emptyReadModels = async () => {
-      await dropReadModels(env.db.knex);
-      await migrateReadModels(env.db.knex);
-    };
-
-    before(async () => {
-      env = await openEnvironment();
-    });
-    afterEach(async () => {
-      for (const runner of runners.splice(0)) await runner.stop();
-    });
-    after(async () => {
-      await env?.dispose();
-    });
+    const fixture = useRunnerFixture(openEnvironment, 't');
+    const { newRunner, newPrefix, emptyReadModels } = fixture;
 
     it('builds every read model from a realistic log, then follows it live', async () => {
       await emptyReadModels();
       const prefix = newPrefix();
       const id = (name: string) => `${prefix}-${name}`;
-      const last = await f.appendRealisticHistory(env.store, prefix, f.minuteClock());
+      const last = await f.appendRealisticHistory(fixture.env.store, prefix, f.minuteClock());
       const runner = newRunner();
       await runner.start();
       assert.equal(await runner.waitForPosition(last, WAIT_MS), true);
 
-      const snapshot = await snapshotReadModels(env.db);
+      const snapshot = await snapshotReadModels(fixture.env.db);
       const schedules = new Map(rowsOf(snapshot, 'replication_schedules').map((row) => [row.id, row]));
       assert.deepEqual([...schedules.keys()].sort(), [id('s1'), id('s2'), id('s3')]);
       assert.equal(schedules.get(id('s2'))?.enabled, 0, 'enabled:false is stored as 0');
@@ -106,11 +82,11 @@ export function describeRunnerScenarios(label: string, openEnvironment: () => Pr
       );
 
       // Live: a new event is applied and waited for.
-      const live = await f.appendAll(env.store, `schedule-${id('s1')}`, [
+      const live = await f.appendAll(fixture.env.store, `schedule-${id('s1')}`, [
         { event: f.scheduleDisabled(id('s1'), '2026-11-28T11:00:00.000Z'), at: '2026-11-28T11:00:00.000Z' },
       ]);
       assert.equal(await runner.waitForPosition(live, WAIT_MS), true);
-      const after = await env.db.knex('replication_schedules').where({ id: id('s1') }).first('enabled', 'next_run_at');
+      const after = await fixture.env.db.knex('replication_schedules').where({ id: id('s1') }).first('enabled', 'next_run_at');
       assert.deepEqual({ ...after }, { enabled: 0, next_run_at: null });
     });
 
@@ -118,7 +94,7 @@ export function describeRunnerScenarios(label: string, openEnvironment: () => Pr
       await emptyReadModels();
       const runner = newRunner();
       await runner.start();
-      const head = (await env.store.headPosition()) ?? '0';
+      const head = (await fixture.env.store.headPosition()) ?? '0';
       assert.equal(await runner.waitForPosition(head, WAIT_MS), true);
       const beyond = String(BigInt(head) + 1000n);
       const started = Date.now();
@@ -129,80 +105,80 @@ export function describeRunnerScenarios(label: string, openEnvironment: () => Pr
     it('replaying the log gives every row the live run built', async () => {
       await emptyReadModels();
       const runner = newRunner(allProjections, { batchSize: 4, catchUpPageSize: 16 });
-      await f.appendRealisticHistory(env.store, newPrefix(), f.minuteClock('2026-11-28T08:00:00.000Z'));
+      await f.appendRealisticHistory(fixture.env.store, newPrefix(), f.minuteClock('2026-11-28T08:00:00.000Z'));
       await runner.start();
       // Appended while the runner is live, in several small appends and batches.
       let last: Position = '';
       for (const day of ['2026-11-28', '2026-11-29', '2026-12-01']) {
-        last = await f.appendRealisticHistory(env.store, newPrefix(), f.minuteClock(`${day}T12:00:00.000Z`));
+        last = await f.appendRealisticHistory(fixture.env.store, newPrefix(), f.minuteClock(`${day}T12:00:00.000Z`));
       }
       assert.equal(await runner.waitForPosition(last, WAIT_MS), true);
-      const liveSnapshot = await snapshotReadModels(env.db);
+      const liveSnapshot = await snapshotReadModels(fixture.env.db);
       assert.ok(rowsOf(liveSnapshot, 'vm_replication_contexts').length >= 24);
 
       // 1. rebuild(): truncate and replay through the runner.
       const progress: number[] = [];
       const rebuilt = await runner.rebuild({ onProgress: (p) => progress.push(p.events_done) });
-      assert.equal(rebuilt.events, (await readWholeLog(env.store)).length);
+      assert.equal(rebuilt.events, (await readWholeLog(fixture.env.store)).length);
       assert.equal(progress[progress.length - 1], rebuilt.events);
-      assert.deepEqual(await snapshotReadModels(env.db), liveSnapshot);
+      assert.deepEqual(await snapshotReadModels(fixture.env.db), liveSnapshot);
 
       // 2. Drop the tables, migrate again, replay with a fresh runner.
       await runner.stop();
-      await dropReadModels(env.db.knex);
-      await migrateReadModels(env.db.knex);
+      await dropReadModels(fixture.env.db.knex);
+      await migrateReadModels(fixture.env.db.knex);
       const replayer = newRunner();
       await replayer.start();
       assert.equal(await replayer.waitForPosition(last, WAIT_MS), true);
-      assert.deepEqual(await snapshotReadModels(env.db), liveSnapshot);
+      assert.deepEqual(await snapshotReadModels(fixture.env.db), liveSnapshot);
 
       // 3. Replay in small pages through a tiny working set (rows evicted and read again).
       await replayer.stop();
       const squeezed = newRunner(allProjections, { catchUpPageSize: 5, catchUpMaxRows: 6, catchUpFlushIntervalMs: 0 });
       await squeezed.rebuild();
-      assert.deepEqual(await snapshotReadModels(env.db), liveSnapshot);
+      assert.deepEqual(await snapshotReadModels(fixture.env.db), liveSnapshot);
 
       // 4. And the same rows as one batch in a fresh SQLite database.
-      assert.deepEqual(await referenceSnapshot(env.store), liveSnapshot);
+      assert.deepEqual(await referenceSnapshot(fixture.env.store), liveSnapshot);
     });
 
     it('rebuilds one projection while the others keep their checkpoints', async () => {
       await emptyReadModels();
       const runner = newRunner();
-      const last = await f.appendRealisticHistory(env.store, newPrefix(), f.minuteClock());
+      const last = await f.appendRealisticHistory(fixture.env.store, newPrefix(), f.minuteClock());
       await runner.start();
       assert.equal(await runner.waitForPosition(last, WAIT_MS), true);
-      const before = await snapshotReadModels(env.db);
+      const before = await snapshotReadModels(fixture.env.db);
       const { events } = await runner.rebuild({ projections: ['memberships'] });
       assert.ok(events > 0);
-      assert.deepEqual(await snapshotReadModels(env.db), before);
+      assert.deepEqual(await snapshotReadModels(fixture.env.db), before);
       assert.equal((await runner.status()).every((entry) => entry.state === 'live' || entry.state === 'catching_up'), true);
       await assert.rejects(runner.rebuild({ projections: ['no-such-projection'] }), /unknown projection/);
     });
 
     it('applying the same batch twice (checkpoint rolled back) gives identical rows', async () => {
       await emptyReadModels();
-      await f.appendRealisticHistory(env.store, newPrefix(), f.minuteClock());
-      const events = await readWholeLog(env.store);
-      const compare = (a: Position, b: Position) => env.store.comparePositions(a, b);
+      await f.appendRealisticHistory(fixture.env.store, newPrefix(), f.minuteClock());
+      const events = await readWholeLog(fixture.env.store);
+      const compare = (a: Position, b: Position) => fixture.env.store.comparePositions(a, b);
       const half = Math.floor(events.length / 2);
-      const firstHalf = await applyBatch(env.db, allProjections, new Map(), events.slice(0, half), compare);
-      const onceSnapshot = await snapshotReadModels(env.db);
+      const firstHalf = await applyBatch(fixture.env.db, allProjections, new Map(), events.slice(0, half), compare);
+      const onceSnapshot = await snapshotReadModels(fixture.env.db);
       // The same batch again, as if its checkpoint had been lost: rows must not change.
-      await applyBatch(env.db, allProjections, new Map(), events.slice(0, half), compare);
-      assert.deepEqual(await snapshotReadModels(env.db), onceSnapshot);
+      await applyBatch(fixture.env.db, allProjections, new Map(), events.slice(0, half), compare);
+      assert.deepEqual(await snapshotReadModels(fixture.env.db), onceSnapshot);
       // The rest, then the rest again from the first half's checkpoints.
-      await applyBatch(env.db, allProjections, firstHalf, events.slice(half), compare);
-      const fullSnapshot = await snapshotReadModels(env.db);
-      await applyBatch(env.db, allProjections, firstHalf, events.slice(half), compare);
-      assert.deepEqual(await snapshotReadModels(env.db), fullSnapshot);
-      assert.deepEqual(fullSnapshot, await referenceSnapshot(env.store));
+      await applyBatch(fixture.env.db, allProjections, firstHalf, events.slice(half), compare);
+      const fullSnapshot = await snapshotReadModels(fixture.env.db);
+      await applyBatch(fixture.env.db, allProjections, firstHalf, events.slice(half), compare);
+      assert.deepEqual(await snapshotReadModels(fixture.env.db), fullSnapshot);
+      assert.deepEqual(fullSnapshot, await referenceSnapshot(fixture.env.store));
     });
 
     it('a stop midway leaves checkpoints that match their rows; a restart finishes the same', async () => {
       await emptyReadModels();
-      await f.appendRealisticHistory(env.store, newPrefix(), f.minuteClock());
-      const events = await readWholeLog(env.store);
+      await f.appendRealisticHistory(fixture.env.store, newPrefix(), f.minuteClock());
+      const events = await readWholeLog(fixture.env.store);
       const midway = events[Math.floor(events.length / 3)];
       const last = events[events.length - 1];
       assert.ok(midway && last);
@@ -211,22 +187,22 @@ export function describeRunnerScenarios(label: string, openEnvironment: () => Pr
       await first.start();
       assert.equal(await first.waitForPosition(midway.position, WAIT_MS), true);
       await first.stop();
-      const stopped = await snapshotReadModels(env.db);
+      const stopped = await snapshotReadModels(fixture.env.db);
       const checkpoint = rowsOf(stopped, 'projection_checkpoints')[0]?.position;
       assert.equal(typeof checkpoint, 'string');
-      assert.ok(env.store.comparePositions(String(checkpoint), last.position) < 0, 'stopped before the end');
-      assert.deepEqual(stopped, await referenceSnapshot(env.store, String(checkpoint)));
+      assert.ok(fixture.env.store.comparePositions(String(checkpoint), last.position) < 0, 'stopped before the end');
+      assert.deepEqual(stopped, await referenceSnapshot(fixture.env.store, String(checkpoint)));
 
       const second = newRunner();
       await second.start();
       assert.equal(await second.waitForPosition(last.position, WAIT_MS), true);
-      assert.deepEqual(await snapshotReadModels(env.db), await referenceSnapshot(env.store));
+      assert.deepEqual(await snapshotReadModels(fixture.env.db), await referenceSnapshot(fixture.env.store));
     });
 
     it('a failing batch is retried from the checkpoints, never skipped', async () => {
       await emptyReadModels();
-      await f.appendRealisticHistory(env.store, newPrefix(), f.minuteClock());
-      const events = await readWholeLog(env.store);
+      await f.appendRealisticHistory(fixture.env.store, newPrefix(), f.minuteClock());
+      const events = await readWholeLog(fixture.env.store);
       const last = events[events.length - 1];
       assert.ok(last);
       let faultActive = true;
@@ -249,17 +225,17 @@ export function describeRunnerScenarios(label: string, openEnvironment: () => Pr
       assert.equal(failedStatus[0]?.last_error, 'injected fault');
 
       // Whatever committed is consistent: rows match the log up to the checkpoint.
-      const stuck = await snapshotReadModels(env.db);
+      const stuck = await snapshotReadModels(fixture.env.db);
       const checkpoints = rowsOf(stuck, 'projection_checkpoints');
       assert.equal(new Set(checkpoints.map((row) => row.position)).size, 1, 'all projections share the batch boundary');
       const position = checkpoints[0]?.position;
-      if (typeof position === 'string') assert.deepEqual(stuck, await referenceSnapshot(env.store, position));
+      if (typeof position === 'string') assert.deepEqual(stuck, await referenceSnapshot(fixture.env.store, position));
       else assert.deepEqual(rowsOf(stuck, 'vm_replication_contexts'), []);
 
       faultActive = false;
       assert.equal(await runner.waitForPosition(last.position, WAIT_MS), true);
       assert.ok(errors.length >= 1 && errors.every((message) => message === 'injected fault'));
-      assert.deepEqual(await snapshotReadModels(env.db), await referenceSnapshot(env.store));
+      assert.deepEqual(await snapshotReadModels(fixture.env.db), await referenceSnapshot(fixture.env.store));
     });
   });
 }
