@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import { auditEventView } from '../../audit/audit-event-view.js';
 import { eventTypesOf, isPositionOf, timeRangeProblem, type EventFilter } from '../../audit/event-filter.js';
 import { scanEventLog } from '../../audit/event-log-scan.js';
-import { parseInstant } from '../../reports/report-range.js';
+import { instantOption } from '../instant-option.js';
 import { CliUsageError, type CliCommand, type CliIo } from '../cli-command.js';
 import { openCliStores } from '../cli-stores.js';
 import { EventTableWriter } from '../event-table.js';
@@ -45,13 +45,6 @@ interface EventsOptions {
   format: Format;
 }
 
-function instantOption(name: string, text: string | undefined): Date | null {
-  if (text === undefined) return null;
-  const instant = parseInstant(text);
-  if (instant === null) throw new CliUsageError(`--${name}: not an ISO-8601 instant with a zone: ${text}`);
-  return instant;
-}
-
 function parse(args: string[], io: CliIo): EventsOptions {
   let values;
   try {
@@ -77,8 +70,8 @@ function parse(args: string[], io: CliIo): EventsOptions {
   if (values.actor === '') throw new CliUsageError('--actor needs an actor');
   const types = eventTypesOf(values.type ?? []);
   if (values.type !== undefined && types.length === 0) throw new CliUsageError('--type needs an event type');
-  const from = instantOption('from', values.from);
-  const to = instantOption('to', values.to);
+  const from = instantOption('from', values.from) ?? null;
+  const to = instantOption('to', values.to) ?? null;
   if (timeRangeProblem(from, to) !== null) throw new CliUsageError('--from must be before --to (--to is exclusive)');
   let limit: number | null = null;
   if (values.limit !== undefined) {

@@ -1,7 +1,8 @@
 /** `report rpo` and `report success-rates`: the API's reports (src/reports) on the command line. */
 import { parseArgs } from 'node:util';
 import { systemClock } from '../../clock.js';
-import { parseInstant, rangeOf, DEFAULT_REPORT_DAYS } from '../../reports/report-range.js';
+import { rangeOf, DEFAULT_REPORT_DAYS } from '../../reports/report-range.js';
+import { instantOption } from '../instant-option.js';
 import { RpoReport, type RpoEntry } from '../../reports/rpo-report.js';
 import { SUCCESS_RATE_KEYS, SuccessRatesReport, type SuccessRateEntry, type SuccessRateKey } from '../../reports/success-rates-report.js';
 import { CliUsageError, type CliCommand, type CliIo } from '../cli-command.js';
@@ -59,13 +60,6 @@ function parse(args: string[]) {
   } catch (error) {
     throw new CliUsageError(error instanceof Error ? error.message : String(error));
   }
-}
-
-function instantOption(name: string, text: string | undefined): Date | undefined {
-  if (text === undefined) return undefined;
-  const instant = parseInstant(text);
-  if (instant === null) throw new CliUsageError(`--${name}: not an ISO-8601 instant with a zone: ${text}`);
-  return instant;
 }
 
 /** Options that belong to the other report are a mistake, not something to ignore silently. */
