@@ -14,6 +14,7 @@ import type { ConflictType } from '../domain/conflict-checks.js';
 import type { VmDetail, VmOutcome } from '../domain/execution.js';
 import type { RecordedEvent } from '../eventstore/event-store.js';
 import { eventTime, stringData } from './event-data.js';
+import { defineLazyColumn } from './lazy-column.js';
 import type { Row, RowProjection } from './projection.js';
 
 const STREAM_PREFIX = 'execution-';
@@ -104,46 +105,66 @@ function serialise(details: FoldedDetails): string {
   return `${head.slice(0, -1)}${head.length > 2 ? ',' : ''}"vms":[${details.vmJson.join(',')}]}`;
 }
 
-/** The row with `details` as its execution_details and the counters that follow from the VMs. */
-function withDetails(row: Row, details: FoldedDetails, counters: 'from-vms' | 'keep'): Row {
+/** Counters of schedule_executions that follow from the VMs while the execution runs. */
+interface VmCounters {
+  vms_eligible: number;
+  jobs_created: number;
+  jobs_completed: number;
+  jobs_failed: number;
+  jobs_skipped: number;
+}
+
+function countersOf(vms: readonly VmDetail[]): VmCounters {
+  const counters: VmCounters = { vms_eligible: 0, jobs_created: 0, jobs_completed: 0, jobs_failed: 0, jobs_skipped: 0 };
+  for (const vm of vms) addVm(counters, vm, 1);
+  return counters;
+}
+
+/** Adds (sign 1) or takes away (sign -1) one VM's part of the counters. */
+function addVm(counters: VmCounters, vm: VmDetail, sign: 1 | -1): void {
+  if (vm.attempts > 0) counters.vms_eligible += sign;
+  counters.jobs_created += sign * vm.job_ids.length;
+  if (vm.outcome === 'completed') counters.jobs_completed += sign;
+  else if (vm.outcome === 'failed') counters.jobs_failed += sign;
+  else if (vm.outcome === 'skipped') counters.jobs_skipped += sign;
+}
+
+/**
+ * The row with `details` as its execution_details and, with `counters`, those counters
+ * set (they follow the VMs while the execution runs; ExecutionEnded's are kept after).
+ */
+function withDetails(row: Row, details: FoldedDetails, counters: VmCounters | 'keep'): Row {
   const next: Row = {};
   for (const key of Object.keys(row)) if (key !== 'execution_details') next[key] = row[key] ?? null;
-  // Serialised when read (by the row store, once per batch, or by the next spread),
-  // not per event: a batch of VM events on a 5,000-VM execution would otherwise
-  // build a ~1 MB document for each of them.
+  // Serialised when read (by the row store, once per batch), not per event: a batch of
+  // VM events on a 5,000-VM execution would otherwise build a ~1 MB document for each.
   const id = String(row.id);
-  let json: string | undefined;
-  Object.defineProperty(next, 'execution_details', {
-    enumerable: true,
-    configurable: true,
-    get() {
-      if (json === undefined) {
-        json = serialise(details);
-        rememberWritten(id, json, details);
-      }
-      return json;
-    },
-    set(value: unknown) {
-      Object.defineProperty(next, 'execution_details', { value, writable: true, enumerable: true, configurable: true });
-    },
+  defineLazyColumn(next, 'execution_details', () => {
+    const json = serialise(details);
+    rememberWritten(id, json, details);
+    return json;
   });
-  if (counters === 'from-vms') {
-    let eligible = 0;
-    let created = 0;
-    const byOutcome: Partial<Record<VmOutcome, number>> = {};
-    for (const vm of details.vms) {
-      if (vm.attempts > 0) eligible += 1;
-      created += vm.job_ids.length;
-      byOutcome[vm.outcome] = (byOutcome[vm.outcome] ?? 0) + 1;
-    }
-    next.vms_eligible = eligible;
-    next.jobs_created = created;
-    next.jobs_completed = byOutcome.completed ?? 0;
-    next.jobs_failed = byOutcome.failed ?? 0;
-    next.jobs_skipped = byOutcome.skipped ?? 0;
-  }
+  if (counters !== 'keep') Object.assign(next, counters);
   folded.set(next, details);
   return next;
+}
+
+/** The counters of `row` after one VM changed from `before` to `after`. */
+function countersAfter(row: Row, details: FoldedDetails, before: VmDetail, after: VmDetail): VmCounters {
+  const stored = (column: keyof VmCounters): number | null => (typeof row[column] === 'number' ? (row[column] as number) : null);
+  const current: VmCounters = {
+    vms_eligible: stored('vms_eligible') ?? NaN,
+    jobs_created: stored('jobs_created') ?? NaN,
+    jobs_completed: stored('jobs_completed') ?? NaN,
+    jobs_failed: stored('jobs_failed') ?? NaN,
+    jobs_skipped: stored('jobs_skipped') ?? NaN,
+  };
+  // Counted in full when the stored counters may not be those of the VMs: not running
+  // (ExecutionEnded sets its own), or never set.
+  if (row.status !== 'running' || Object.values(current).some((value) => Number.isNaN(value))) return countersOf(details.vms);
+  addVm(current, before, -1);
+  addVm(current, after, 1);
+  return current;
 }
 
 /** The row with the VM of `vmId` changed; the very same row when the VM is not in the plan. */
@@ -157,7 +178,8 @@ function updateVm(row: Row, vmId: string | null, change: (vm: VmDetail) => VmDet
   const vmJson = details.vmJson.slice();
   vms[i] = changed;
   vmJson[i] = JSON.stringify(changed);
-  return withDetails(row, { ...details, vms, vmJson }, 'from-vms');
+  const next = { ...details, vms, vmJson };
+  return withDetails(row, next, countersAfter(row, next, vm, changed));
 }
 
 function without<K extends keyof VmDetail>(vm: VmDetail, ...keys: K[]): VmDetail {
@@ -240,7 +262,7 @@ function scheduled(event: RecordedEvent, id: string): Row {
 function started(row: Row, event: RecordedEvent): Row {
   const vms = planOf(event);
   const details: FoldedDetails = { ...foldedOf(row), vms, vmJson: vms.map((vm) => JSON.stringify(vm)), index: new Map(vms.map((vm, i) => [vm.vm_context_id, i])) };
-  return withDetails({ ...row, status: 'running', started_at: eventTime(event, 'started_at') }, details, 'from-vms');
+  return withDetails({ ...row, status: 'running', started_at: eventTime(event, 'started_at') }, details, countersOf(vms));
 }
 
 function skippedExecution(row: Row, event: RecordedEvent): Row {
@@ -258,7 +280,7 @@ function cancelled(row: Row, event: RecordedEvent): Row {
   const vms = details.vms.map((vm) => (dropped.has(vm.vm_context_id) ? without({ ...vm, outcome: 'cancelled' }, 'retry_at') : vm));
   const head = { ...details.head, cancel: { reason: stringData(event, 'reason'), at: eventTime(event, 'at') } };
   const vmJson = vms.map((vm, i) => (vm === details.vms[i] ? details.vmJson[i] : undefined) ?? JSON.stringify(vm));
-  return withDetails(row, { ...details, head, vms, vmJson }, 'from-vms');
+  return withDetails(row, { ...details, head, vms, vmJson }, countersOf(vms));
 }
 
 function ended(row: Row, event: RecordedEvent): Row {

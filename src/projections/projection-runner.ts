@@ -20,7 +20,7 @@
  * rebuildOutdated, a projection whose version changed is rebuilt blue/green on start.
  */
 import type { Subscription } from 'rxjs';
-import { batchWhileBusy } from './batch-while-busy.js';
+import { batchWhileBusy, restAsLongAsExpensiveBatches } from './batch-while-busy.js';
 import type { EventStore, Position, RecordedEvent } from '../eventstore/event-store.js';
 import { applyBatch } from './apply-batch.js';
 import { loadCheckpoints, movedCheckpoints, NO_CHECKPOINT, resetProjections, type Checkpoint } from './checkpoints.js';
@@ -646,7 +646,7 @@ export class ProjectionRunner {
     this.state = 'live';
     this.liveSubscription = this.store
       .subscribeToAll({ after: this.lowestCheckpoint() })
-      .pipe(batchWhileBusy(this.settings.batchSize, (batch) => this.applyAndPublish(batch)))
+      .pipe(batchWhileBusy(this.settings.batchSize, (batch) => this.applyAndPublish(batch), restAsLongAsExpensiveBatches))
       .subscribe({
         error: (error: unknown) => this.onFailure(error, generation),
         complete: () => this.onFailure(new Error('the event subscription ended'), generation),

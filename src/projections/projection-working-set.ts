@@ -15,6 +15,7 @@
  */
 import type { Position, RecordedEvent } from '../eventstore/event-store.js';
 import { checkpointRows, CHECKPOINTS_TABLE, NO_CHECKPOINT, type Checkpoint } from './checkpoints.js';
+import { lazyColumnOf } from './lazy-column.js';
 import type { RowProjection } from './projection.js';
 import type { ReadModelDb } from './read-model-db.js';
 import type { Row } from './row-codec.js';
@@ -67,8 +68,11 @@ function noteChange(held: HeldRow, previous: Row | null, next: Row | null): void
     return;
   }
   const changed = (held.changedColumns ??= new Set());
+  // A column computed on read is taken as changed: comparing would compute it.
+  const lazyBefore = lazyColumnOf(previous);
+  const lazyAfter = lazyColumnOf(next);
   for (const column in next) {
-    if (previous[column] !== next[column]) changed.add(column);
+    if (column === lazyAfter || column === lazyBefore || previous[column] !== next[column]) changed.add(column);
   }
 }
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { firstValueFrom, lastValueFrom, Subject, toArray } from 'rxjs';
-import { batchWhileBusy } from '../../src/projections/batch-while-busy.js';
+import { batchWhileBusy, restAsLongAsExpensiveBatches } from '../../src/projections/batch-while-busy.js';
 
 describe('batchWhileBusy', () => {
   it('applies an event at once when idle, and batches what arrives meanwhile', async () => {
@@ -35,5 +35,39 @@ describe('batchWhileBusy', () => {
     source.next(3);
     await assert.rejects(failing, /disk full/);
     assert.deepEqual(applied, [1]);
+  });
+
+  it('after an expensive batch gathers what arrives for the rest it is given, then applies it as one batch', async () => {
+    const source = new Subject<number>();
+    const applied: number[][] = [];
+    const rests: number[] = [];
+    const batches = lastValueFrom(source.pipe(batchWhileBusy(100, async (batch) => {
+      applied.push(batch);
+    }, (elapsedMs) => {
+      rests.push(elapsedMs);
+      return applied.length === 1 ? 40 : 0; // only the first batch counts as expensive
+    }), toArray()));
+    source.next(1);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    for (const n of [2, 3]) {
+      source.next(n);
+      await new Promise((resolve) => setTimeout(resolve, 5)); // arriving apart, during the rest
+    }
+    assert.deepEqual(applied, [[1]], 'nothing was applied while resting');
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    assert.deepEqual(applied, [[1], [2, 3]]);
+    source.next(4);
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.deepEqual(applied, [[1], [2, 3], [4]], 'a cheap batch is followed at once');
+    source.complete();
+    assert.equal((await batches).length, 3);
+    assert.equal(rests.length, 3);
+  });
+
+  it('rests only after batches of 5 ms or more, as long as they took, at most 250 ms', () => {
+    assert.equal(restAsLongAsExpensiveBatches(0.4), 0);
+    assert.equal(restAsLongAsExpensiveBatches(4.9), 0);
+    assert.equal(restAsLongAsExpensiveBatches(12), 12);
+    assert.equal(restAsLongAsExpensiveBatches(900), 250);
   });
 });
