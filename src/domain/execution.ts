@@ -22,6 +22,7 @@
  * can take, and sends the same request under the same Idempotency-Key. After
  * max_reconciliations claims without an answer the attempt fails.
  */
+import { ChunkedList } from './chunked-list.js';
 import { DomainError, type Decider } from './decider.js';
 import { firstConflict, type ConflictType, type SkipConflictType, type VmCheckFacts } from './conflict-checks.js';
 import type {
@@ -109,8 +110,12 @@ export interface VmTally {
 
 const EMPTY_TALLY: VmTally = { open: 0, slots: 0, slots_by_group: {} };
 
-function tallyOf(vms: readonly VmRun[]): VmTally {
-  return vms.reduce((tally, vm) => retally(tally, null, vm), EMPTY_TALLY);
+const NO_VMS = ChunkedList.from<VmRun>([]);
+
+function tallyOf(vms: Iterable<VmRun>): VmTally {
+  let tally = EMPTY_TALLY;
+  for (const vm of vms) tally = retally(tally, null, vm);
+  return tally;
 }
 
 /** The tally after one VM changed from `before` (null: new) to `after`. */
@@ -132,8 +137,8 @@ export interface ExecutionRecord extends ExecutionScheduling {
   started_at: string | null;
   completed_at: string | null;
   settings: ExecutionSettings | null;
-  /** The plan's VMs, in plan order. */
-  vms: readonly VmRun[];
+  /** The plan's VMs, in plan order (a persistent list: a VM event copies a chunk, not the plan). */
+  vms: ChunkedList<VmRun>;
   /** Position of each VM in `vms` (set once, at the start). */
   index: ReadonlyMap<string, number>;
   /** Counts over `vms`, kept by evolve so that no decision scans every VM. */
@@ -269,6 +274,8 @@ export type RecordJobStatus = CommandMeta & {
   type: 'RecordJobStatus';
   execution_id: string;
   job_id: string;
+  /** The VM whose job it is, when the caller knows: spares a search of every VM (checked; searched for when it is not that VM's job). */
+  vm_context_id?: string;
   status: string;
   /** Absent: unchanged (rule 4, completed below 100 %, is then not applied). */
   progress_percent?: number;
@@ -279,6 +286,8 @@ export type RecordPhantom = CommandMeta & {
   type: 'RecordPhantom';
   execution_id: string;
   job_id: string;
+  /** The VM whose job it is, when the caller knows: spares a search of every VM (checked; searched for when it is not that VM's job). */
+  vm_context_id?: string;
   /** A PhantomReason ('vma_not_found', ...). */
   reason: string;
   detail?: string;
@@ -321,20 +330,18 @@ function record(state: ExecutionState, id: string): ExecutionRecord {
 
 function vmOf(state: ExecutionRecord, vmId: string): VmRun {
   const i = state.index.get(vmId);
-  const vm = i === undefined ? undefined : state.vms[i];
+  const vm = i === undefined ? undefined : state.vms.at(i);
   if (!vm) throw new DomainError('NotFound', `VM ${vmId} is not part of execution ${state.execution_id}`);
   return vm;
 }
 
 function updateVm(state: ExecutionRecord, vmId: string, change: (vm: VmRun) => VmRun): ExecutionRecord {
   const i = state.index.get(vmId);
-  const vm = i === undefined ? undefined : state.vms[i];
+  const vm = i === undefined ? undefined : state.vms.at(i);
   if (i === undefined || !vm) return state;
   const changed = change(vm);
   if (changed === vm) return state;
-  const vms = state.vms.slice();
-  vms[i] = changed;
-  return { ...state, vms, tally: retally(state.tally, vm, changed) };
+  return { ...state, vms: state.vms.with(i, changed), tally: retally(state.tally, vm, changed) };
 }
 
 function isOpen(vm: VmRun): boolean {
@@ -354,7 +361,10 @@ function checkStatus(problems: Problems, value: unknown): void {
 }
 
 /** The VM whose in-flight job is `jobId`, or a refusal naming why not. */
-function vmWithJob(state: ExecutionRecord, jobId: string): VmRun {
+function vmWithJob(state: ExecutionRecord, jobId: string, vmHint?: string): VmRun {
+  const hinted = vmHint === undefined ? undefined : state.index.get(vmHint);
+  const candidate = hinted === undefined ? undefined : state.vms.at(hinted);
+  if (candidate?.phase === 'running' && candidate.job?.job_id === jobId) return candidate;
   const vm = state.vms.find((v) => v.phase === 'running' && v.job?.job_id === jobId);
   if (vm) return vm;
   const owner = state.vms.find((v) => v.job_ids.includes(jobId));
@@ -753,7 +763,7 @@ function recordJobStatus(command: RecordJobStatus, state: ExecutionRecord): Exec
   checkStatus(p, command.status);
   if (command.progress_percent !== undefined) checkProgress(p, command.progress_percent);
   p.throwIfAny('job status');
-  const vm = vmWithJob(state, command.job_id);
+  const vm = vmWithJob(state, command.job_id, command.vm_context_id);
   const events = statusEvents(state, vm, { status: command.status, progress_percent: command.progress_percent, error_message: command.error_message }, command.at);
   return withEnding(state, events, command.at);
 }
@@ -762,7 +772,7 @@ function recordPhantom(command: RecordPhantom, state: ExecutionRecord): Executio
   const p = new Problems();
   checkText(p, '/reason', command.reason, 255);
   p.throwIfAny('phantom');
-  const vm = vmWithJob(state, command.job_id);
+  const vm = vmWithJob(state, command.job_id, command.vm_context_id);
   const job = vm.job as JobInFlight;
   const detail = command.detail?.trim() ? `: ${command.detail}` : '';
   const events = failureEvents(
@@ -848,7 +858,7 @@ function evolve(state: ExecutionState, event: ExecutionEvent): ExecutionState {
       started_at: null,
       completed_at: null,
       settings: null,
-      vms: [],
+      vms: NO_VMS,
       index: new Map(),
       tally: EMPTY_TALLY,
       jobs_created: 0,
@@ -868,7 +878,7 @@ function evolve(state: ExecutionState, event: ExecutionEvent): ExecutionState {
         status: 'running',
         started_at: event.data.started_at,
         settings: event.data.settings,
-        vms,
+        vms: ChunkedList.from(vms),
         index: new Map(vms.map((v, i) => [v.vm_context_id, i])),
         tally: tallyOf(vms),
       };
@@ -953,7 +963,7 @@ function evolve(state: ExecutionState, event: ExecutionEvent): ExecutionState {
     case 'ExecutionCancelled': {
       const dropped = new Set(event.data.dropped_vm_ids);
       const vms = state.vms.map((vm) => (dropped.has(vm.vm_context_id) ? { ...vm, phase: 'cancelled' as const, retry_at: null } : vm));
-      return { ...state, vms, tally: tallyOf(vms), cancel: { reason: event.data.reason, at: event.data.at } };
+      return { ...state, vms: ChunkedList.from(vms), tally: tallyOf(vms), cancel: { reason: event.data.reason, at: event.data.at } };
     }
     case 'ExecutionEnded':
       return { ...state, status: event.data.status, completed_at: event.data.completed_at, ended: event.data };

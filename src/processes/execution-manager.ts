@@ -568,7 +568,7 @@ export class ExecutionManager {
       for (const [otherId, state] of states) {
         if (otherId === current.execution_id) continue;
         const i = state.index.get(vmId);
-        const phase = i === undefined ? undefined : state.vms[i]?.phase;
+        const phase = i === undefined ? undefined : state.vms.at(i)?.phase;
         if (phase === 'running' || phase === 'requested') activeHere = true;
       }
       const activeElsewhere = (activeJobs.get(vmId) ?? []).some((job) => job.execution_id === null || !states.has(job.execution_id));
@@ -725,18 +725,18 @@ export class ExecutionManager {
       if (this.polls.has(job.job_id)) continue;
       const cancel = this.timers.setTimeout(() => {
         this.polls.delete(job.job_id);
-        void this.track(this.pollJob(id, job.job_id));
+        void this.track(this.pollJob(id, job.job_id, job.vm_context_id));
       }, this.pollMs);
       this.polls.set(job.job_id, cancel);
     }
   }
 
-  private async pollJob(id: string, jobId: string): Promise<void> {
+  private async pollJob(id: string, jobId: string, vmId: string): Promise<void> {
     if (this.phase !== 'running') return;
     try {
       const answer = await this.gateway.replication.jobState(jobId);
       const at = this.clock.now();
-      const meta = { execution_id: id, job_id: jobId, at: at.toISOString(), actor: 'process-manager' };
+      const meta = { execution_id: id, job_id: jobId, vm_context_id: vmId, at: at.toISOString(), actor: 'process-manager' };
       if (answer === 'unknown') {
         this.logger.warn({ execution_id: id, job_id: jobId }, 'phantom job: the OMA does not know it');
         await decideExecution(this.store, id, () => ({ type: 'RecordPhantom', ...meta, reason: 'oma_not_found', detail: 'OMA does not know the job' }), processManagerContext(at));
@@ -765,7 +765,7 @@ function dispatchKey(executionId: string, vmId: string, attempt: number): string
 function queuedBy(state: ExecutionState, vmId: string): 'max_concurrent' | 'group_concurrent' | null {
   if (state.status === 'absent') return null;
   const index = state.index.get(vmId);
-  const vm = index === undefined ? undefined : state.vms[index];
+  const vm = index === undefined ? undefined : state.vms.at(index);
   if (vm?.phase !== 'queued') return null;
   return vm.conflict_type === 'max_concurrent' || vm.conflict_type === 'group_concurrent' ? vm.conflict_type : null;
 }

@@ -11,6 +11,7 @@
  * sets the true counters it carries.
  */
 import type { ConflictType } from '../domain/conflict-checks.js';
+import { ChunkedList } from '../domain/chunked-list.js';
 import type { VmDetail, VmOutcome } from '../domain/execution.js';
 import type { RecordedEvent } from '../eventstore/event-store.js';
 import { eventTime, stringData } from './event-data.js';
@@ -63,10 +64,18 @@ export function readExecutionDetails(value: unknown): ExecutionDetailsDocument {
 
 interface FoldedDetails {
   head: Omit<ExecutionDetailsDocument, 'vms'>;
-  vms: readonly VmDetail[];
-  vmJson: readonly string[];
+  /** Persistent lists: a VM event copies a chunk of each, not the plan. */
+  vms: ChunkedList<VmDetail>;
+  vmJson: ChunkedList<string>;
   /** Plan position of each VM; fixed once the execution has started. */
   index: ReadonlyMap<string, number>;
+}
+
+const NO_VMS = ChunkedList.from<VmDetail>([]);
+const NO_JSON = ChunkedList.from<string>([]);
+
+function foldedDetails(head: FoldedDetails['head'], vms: readonly VmDetail[]): FoldedDetails {
+  return { head, vms: ChunkedList.from(vms), vmJson: ChunkedList.from(vms.map((vm) => JSON.stringify(vm))), index: new Map(vms.map((vm, i) => [vm.vm_context_id, i])) };
 }
 
 const folded = new WeakMap<Row, FoldedDetails>();
@@ -89,7 +98,7 @@ function foldedOf(row: Row): FoldedDetails {
     return written.details;
   }
   const { vms, ...head } = readExecutionDetails(row.execution_details);
-  const details = { head, vms, vmJson: vms.map((vm) => JSON.stringify(vm)), index: new Map(vms.map((vm, i) => [vm.vm_context_id, i])) };
+  const details = foldedDetails(head, vms);
   folded.set(row, details);
   return details;
 }
@@ -102,7 +111,7 @@ function rememberWritten(id: string, json: string, details: FoldedDetails): void
 
 function serialise(details: FoldedDetails): string {
   const head = JSON.stringify(details.head);
-  return `${head.slice(0, -1)}${head.length > 2 ? ',' : ''}"vms":[${details.vmJson.join(',')}]}`;
+  return `${head.slice(0, -1)}${head.length > 2 ? ',' : ''}"vms":[${details.vmJson.toArray().join(',')}]}`;
 }
 
 /** Counters of schedule_executions that follow from the VMs while the execution runs. */
@@ -114,7 +123,7 @@ interface VmCounters {
   jobs_skipped: number;
 }
 
-function countersOf(vms: readonly VmDetail[]): VmCounters {
+function countersOf(vms: Iterable<VmDetail>): VmCounters {
   const counters: VmCounters = { vms_eligible: 0, jobs_created: 0, jobs_completed: 0, jobs_failed: 0, jobs_skipped: 0 };
   for (const vm of vms) addVm(counters, vm, 1);
   return counters;
@@ -171,14 +180,10 @@ function countersAfter(row: Row, details: FoldedDetails, before: VmDetail, after
 function updateVm(row: Row, vmId: string | null, change: (vm: VmDetail) => VmDetail): Row {
   const details = foldedOf(row);
   const i = vmId === null ? undefined : details.index.get(vmId);
-  const vm = i === undefined ? undefined : details.vms[i];
+  const vm = i === undefined ? undefined : details.vms.at(i);
   if (i === undefined || vm === undefined) return row;
   const changed = change(vm);
-  const vms = details.vms.slice();
-  const vmJson = details.vmJson.slice();
-  vms[i] = changed;
-  vmJson[i] = JSON.stringify(changed);
-  const next = { ...details, vms, vmJson };
+  const next = { ...details, vms: details.vms.with(i, changed), vmJson: details.vmJson.with(i, JSON.stringify(changed)) };
   return withDetails(row, next, countersAfter(row, next, vm, changed));
 }
 
@@ -232,8 +237,8 @@ function scheduled(event: RecordedEvent, id: string): Row {
       not_before: nullableString(data.not_before),
       parent_execution_id: nullableString(data.parent_execution_id),
     },
-    vms: [],
-    vmJson: [],
+    vms: NO_VMS,
+    vmJson: NO_JSON,
     index: new Map(),
   };
   const row: Row = {
@@ -261,7 +266,7 @@ function scheduled(event: RecordedEvent, id: string): Row {
 
 function started(row: Row, event: RecordedEvent): Row {
   const vms = planOf(event);
-  const details: FoldedDetails = { ...foldedOf(row), vms, vmJson: vms.map((vm) => JSON.stringify(vm)), index: new Map(vms.map((vm, i) => [vm.vm_context_id, i])) };
+  const details: FoldedDetails = foldedDetails(foldedOf(row).head, vms);
   return withDetails({ ...row, status: 'running', started_at: eventTime(event, 'started_at') }, details, countersOf(vms));
 }
 
@@ -279,8 +284,8 @@ function cancelled(row: Row, event: RecordedEvent): Row {
   const details = foldedOf(row);
   const vms = details.vms.map((vm) => (dropped.has(vm.vm_context_id) ? without({ ...vm, outcome: 'cancelled' }, 'retry_at') : vm));
   const head = { ...details.head, cancel: { reason: stringData(event, 'reason'), at: eventTime(event, 'at') } };
-  const vmJson = vms.map((vm, i) => (vm === details.vms[i] ? details.vmJson[i] : undefined) ?? JSON.stringify(vm));
-  return withDetails(row, { ...details, head, vms, vmJson }, countersOf(vms));
+  const vmJson = vms.map((vm, i) => (vm === details.vms.at(i) ? details.vmJson.at(i) : undefined) ?? JSON.stringify(vm));
+  return withDetails(row, { ...details, head, vms: ChunkedList.from(vms), vmJson: ChunkedList.from(vmJson) }, countersOf(vms));
 }
 
 function ended(row: Row, event: RecordedEvent): Row {

@@ -589,6 +589,16 @@ describe('RecordJobStatus', () => {
     given(executionDecider, inFlight).when(jobStatus('j1', 'completed', T(9), 100)).then(ev.completed('a', 'j1', 1, T(9)));
   });
 
+  it('the VM named with the job spares a search; a VM that is not the job\'s is not taken for it', () => {
+    const withVm = (vm: string): ExecutionCommand => ({ ...jobStatus('j1', 'completed', T(9), 100), vm_context_id: vm } as ExecutionCommand);
+    given(executionDecider, inFlight).when(withVm('a')).then(ev.completed('a', 'j1', 1, T(9)));
+    given(executionDecider, inFlight).when(withVm('b')).then(ev.completed('a', 'j1', 1, T(9)));
+    given(executionDecider, inFlight).when(withVm('nosuchvm')).then(ev.completed('a', 'j1', 1, T(9)));
+    given(executionDecider, inFlight)
+      .when({ ...phantom('j1', 'oma_not_found', T(9)), vm_context_id: 'b' } as ExecutionCommand)
+      .then(executionDecider.decide(phantom('j1', 'oma_not_found', T(9)), given(executionDecider, inFlight).state));
+  });
+
   it('completed below 100 % is a phantom: a failed attempt', () => {
     given(executionDecider, inFlight)
       .when(jobStatus('j1', 'completed', T(9), 60))

@@ -116,7 +116,7 @@ for (const backend of ['sqlite', 'mariadb', 'esdb'] as const) describe(`executio
     }, 5 * 60_000);
     const waiting = await h.execution(executionId);
     assert.ok(waiting.status !== 'absent');
-    const retryAt = Date.parse(waiting.vms[0]!.retry_at!);
+    const retryAt = Date.parse(waiting.vms.at(0)!.retry_at!);
     assert.equal(h.fake.replicationPosts().length, 1);
     await driveUntil(h.clock, [h.service.ticker!, h.service.processManager!], retryAt - 1000);
     assert.equal(h.fake.replicationPosts().length, 1, 'no retry before retry_at');
@@ -202,7 +202,7 @@ for (const backend of ['sqlite', 'mariadb', 'esdb'] as const) describe(`executio
     await driveUntil(h.clock, [h.service.ticker!, h.service.processManager!], h.clock.now().getTime() + 60_000);
     const waiting = await h.execution(executionId);
     assert.ok(waiting.status !== 'absent');
-    assert.equal(waiting.vms[0]?.phase, 'requested');
+    assert.equal(waiting.vms.at(0)?.phase, 'requested');
     assert.equal(h.fake.replicationPosts().length, 1);
 
     await h.runUntil(async () => ended(await h.execution(executionId)), 10 * 60_000);
@@ -216,7 +216,7 @@ for (const backend of ['sqlite', 'mariadb', 'esdb'] as const) describe(`executio
     assert.ok(posts[0]?.idempotencyKey, 'the creation carries an Idempotency-Key');
     assert.equal(posts[1]?.idempotencyKey, posts[0]?.idempotencyKey);
     assert.deepEqual(posts[1]?.answer, { status: 200, jobId: job?.jobId });
-    assert.deepEqual(state.vms[0]?.job_ids, [job?.jobId]);
+    assert.deepEqual(state.vms.at(0)?.job_ids, [job?.jobId]);
     assert.deepEqual([state.ended?.jobs_created, state.ended?.jobs_completed, state.ended?.jobs_failed], [1, 1, 0]);
     const types = (await h.service.store.readStream(streamIds.execution(executionId))).map((e) => e.type);
     assert.deepEqual(
@@ -233,7 +233,7 @@ for (const backend of ['sqlite', 'mariadb', 'esdb'] as const) describe(`executio
     const executionId = executionIdFor(scheduleId, '2026-05-01T02:00:00.000Z');
     await h1.runUntil(async () => {
       const s = await h1.execution(executionId);
-      return s.status !== 'absent' && s.vms[0]?.phase === 'running';
+      return s.status !== 'absent' && s.vms.at(0)?.phase === 'running';
     }, 2 * 60_000);
     const saved = await h1.service.readDb.knex('process_checkpoints').select('name', 'position');
     assert.equal(saved.length, 1);
@@ -292,7 +292,7 @@ for (const backend of ['sqlite', 'mariadb', 'esdb'] as const) describe(`executio
     const executionId = String((await h.api.post(`/schedules/${scheduleId}/trigger`, {})).body.execution_id);
     await h.runUntil(async () => {
       const s = await h.execution(executionId);
-      return s.status !== 'absent' && s.vms[0]?.phase === 'running';
+      return s.status !== 'absent' && s.vms.at(0)?.phase === 'running';
     }, 60_000);
     const cancel = await h.api.post(`/executions/${executionId}/cancel`, { reason: 'maintenance' });
     assert.ok(cancel.status < 300, JSON.stringify(cancel.body));

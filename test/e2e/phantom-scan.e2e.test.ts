@@ -44,7 +44,7 @@ for (const backend of ['sqlite', 'mariadb'] as const) describe(`phantom scan, en
 
       await h.runUntil(async () => {
         const s = await h.execution(executionId);
-        return s.status !== 'absent' && s.vms[0]?.phase === 'running';
+        return s.status !== 'absent' && s.vms.at(0)?.phase === 'running';
       }, 60_000);
       const jobId = h.fake.jobs()[0]!.jobId;
       await h.service.projections.waitForPosition((await h.service.store.headPosition())!, 5000);
@@ -70,8 +70,8 @@ for (const backend of ['sqlite', 'mariadb'] as const) describe(`phantom scan, en
       assert.match(String(failed?.data.error_message), /^phantom job \(vma_not_found\)/);
       const waiting = await h.execution(executionId);
       assert.ok(waiting.status === 'running');
-      assert.equal(waiting.vms[0]?.phase, 'waiting_retry', 'the attempt failed; the slot is free and the retry waits');
-      const retryAt = Date.parse(waiting.vms[0]!.retry_at!);
+      assert.equal(waiting.vms.at(0)?.phase, 'waiting_retry', 'the attempt failed; the slot is free and the retry waits');
+      const retryAt = Date.parse(waiting.vms.at(0)!.retry_at!);
       assert.equal(retryAt - h.clock.now().getTime(), 5 * 60_000);
       await h.service.projections.waitForPosition((await h.service.store.headPosition())!, 5000);
       const job = await h.api.get(`/jobs/${jobId}`);

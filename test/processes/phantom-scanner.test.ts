@@ -156,8 +156,8 @@ describe('phantom scanner', () => {
     assert.equal(failed?.metadata.actor, 'phantom-scanner');
     const { state } = await loadState(service.store, streamIds.execution(executionId), executionDecider);
     assert.ok(state.status === 'running');
-    assert.equal(state.vms[0]?.phase, 'waiting_retry', 'a failed attempt with retries left: the slot is free, the retry scheduled');
-    assert.equal(state.vms[0]?.retry_at, iso(T0 + 2 * MIN + 5 * MIN));
+    assert.equal(state.vms.at(0)?.phase, 'waiting_retry', 'a failed attempt with retries left: the slot is free, the retry scheduled');
+    assert.equal(state.vms.at(0)?.retry_at, iso(T0 + 2 * MIN + 5 * MIN));
     // The read model follows; a second scan finds nothing to check.
     await caughtUp();
     const row = await service.readDb.knex('replication_jobs').where({ id: jobId }).first();
