@@ -365,9 +365,9 @@ function vmWithJob(state: ExecutionRecord, jobId: string, vmHint?: string): VmRu
   const hinted = vmHint === undefined ? undefined : state.index.get(vmHint);
   const candidate = hinted === undefined ? undefined : state.vms.at(hinted);
   if (candidate?.phase === 'running' && candidate.job?.job_id === jobId) return candidate;
-  const vm = state.vms.find((v) => v.phase === 'running' && v.job?.job_id === jobId);
+  const vm = candidate?.job_ids.includes(jobId) ? undefined : state.vms.find((v) => v.phase === 'running' && v.job?.job_id === jobId);
   if (vm) return vm;
-  const owner = state.vms.find((v) => v.job_ids.includes(jobId));
+  const owner = candidate?.job_ids.includes(jobId) ? candidate : state.vms.find((v) => v.job_ids.includes(jobId));
   if (owner) throw new DomainError('Conflict', `job ${jobId} of VM ${owner.vm_context_id} has already ended (a terminal status cannot change)`);
   throw new DomainError('NotFound', `job ${jobId} is not a job of execution ${state.execution_id}`);
 }

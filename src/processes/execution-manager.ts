@@ -723,15 +723,16 @@ export class ExecutionManager {
   private followJobs(id: string, state: ExecutionState): void {
     for (const job of inFlightJobs(state)) {
       if (this.polls.has(job.job_id)) continue;
-      const cancel = this.timers.setTimeout(() => {
-        this.polls.delete(job.job_id);
-        void this.track(this.pollJob(id, job.job_id, job.vm_context_id));
-      }, this.pollMs);
+      const cancel = this.timers.setTimeout(() => void this.track(this.pollJob(id, job.job_id, job.vm_context_id)), this.pollMs);
       this.polls.set(job.job_id, cancel);
     }
   }
 
   private async pollJob(id: string, jobId: string, vmId: string): Promise<void> {
+    // Held while the poll is under way: a drive meanwhile (the job still running in its
+    // state) must not plan a second poll, which would only meet the job ended.
+    const underWay = () => undefined;
+    this.polls.set(jobId, underWay);
     if (this.phase !== 'running') return;
     try {
       const answer = await this.gateway.replication.jobState(jobId);
@@ -752,6 +753,7 @@ export class ExecutionManager {
       // A job that ended meanwhile (a webhook) is a Conflict: nothing to record.
       if (!(error instanceof DomainError && error.kind === 'Conflict')) this.logger.warn({ err: error, execution_id: id, job_id: jobId }, 'job poll failed');
     } finally {
+      if (this.polls.get(jobId) === underWay) this.polls.delete(jobId);
       this.kick(id);
     }
   }
