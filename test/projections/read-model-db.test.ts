@@ -83,6 +83,30 @@ function describeReadModelDb(label: string, open: () => Promise<{ open(): Promis
       }
     });
 
+    it('indexes the time columns that reports and exports select ranges by', async () => {
+      const db = await target.open();
+      try {
+        const wanted: Array<[string, string[]]> = [
+          ['replication_jobs', ['completed_at']],
+          ['replication_jobs', ['started_at']],
+          ['schedule_executions', ['scheduled_at']],
+          ['schedule_executions', ['group_id', 'scheduled_at']],
+        ];
+        for (const [table, columns] of wanted) {
+          const indexed = await indexedColumnLists(db, table);
+          assert.ok(indexed.some((list) => list.join(',') === columns.join(',')), `${table} (${columns.join(', ')}) among ${JSON.stringify(indexed)}`);
+        }
+        if (db.kind === 'sqlite') {
+          const plan = (await db.knex.raw(
+            "EXPLAIN QUERY PLAN SELECT * FROM replication_jobs WHERE completed_at >= '2026-01-01' AND completed_at < '2026-02-01'",
+          )) as Array<{ detail: string }>;
+          assert.match(plan.map((step) => step.detail).join('; '), /USING INDEX replication_jobs_completed_at_idx/);
+        }
+      } finally {
+        await db.close();
+      }
+    });
+
     it('rejects a value outside an enum', async () => {
       const db = await target.open();
       try {
@@ -94,6 +118,23 @@ function describeReadModelDb(label: string, open: () => Promise<{ open(): Promis
       }
     });
   });
+}
+
+/** The column lists of a table's indexes, in index order. */
+async function indexedColumnLists(db: ReadModelDb, table: string): Promise<string[][]> {
+  if (db.kind === 'sqlite') {
+    const indexes = (await db.knex.raw(`PRAGMA index_list(${table})`)) as Array<{ name: string }>;
+    const lists: string[][] = [];
+    for (const { name } of indexes) {
+      const columns = (await db.knex.raw(`PRAGMA index_info(${name})`)) as Array<{ seqno: number; name: string }>;
+      lists.push(columns.sort((a, b) => a.seqno - b.seqno).map((column) => column.name));
+    }
+    return lists;
+  }
+  const [rows] = (await db.knex.raw(`SHOW INDEX FROM ${table}`)) as [Array<{ Key_name: string; Seq_in_index: number; Column_name: string }>];
+  const byIndex = new Map<string, Array<{ seq: number; column: string }>>();
+  for (const row of rows) byIndex.set(row.Key_name, [...(byIndex.get(row.Key_name) ?? []), { seq: row.Seq_in_index, column: row.Column_name }]);
+  return [...byIndex.values()].map((columns) => columns.sort((a, b) => a.seq - b.seq).map((entry) => entry.column));
 }
 
 describeReadModelDb('SQLite', async () => {

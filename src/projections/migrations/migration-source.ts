@@ -5,6 +5,7 @@
 import type { Knex } from 'knex';
 import * as createReadModelTables from './001-read-model-tables.js';
 import * as createProjectionVersions from './002-projection-versions.js';
+import * as createReportIndexes from './003-report-indexes.js';
 
 interface NamedMigration {
   name: string;
@@ -14,6 +15,7 @@ interface NamedMigration {
 const MIGRATIONS: readonly NamedMigration[] = [
   { name: '001-read-model-tables', migration: createReadModelTables },
   { name: '002-projection-versions', migration: createProjectionVersions },
+  { name: '003-report-indexes', migration: createReportIndexes },
 ];
 
 export const readModelMigrationSource: Knex.MigrationSource<NamedMigration> = {
