@@ -26,10 +26,20 @@ declare module 'fastify' {
 
 const ANONYMOUS: Principal = { name: 'anonymous', role: 'admin' };
 
-function sameSecret(a: string, b: string): boolean {
-  const left = Buffer.from(a);
-  const right = Buffer.from(b);
-  return left.length === right.length && timingSafeEqual(left, right);
+/** The configured tokens as bytes, made once per configuration (not per request). */
+const tokenBytes = new WeakMap<ApiToken[], Buffer[]>();
+
+function bytesOf(tokens: ApiToken[]): Buffer[] {
+  let bytes = tokenBytes.get(tokens);
+  if (!bytes) {
+    bytes = tokens.map((candidate) => Buffer.from(candidate.token));
+    tokenBytes.set(tokens, bytes);
+  }
+  return bytes;
+}
+
+function sameSecret(known: Buffer, presented: Buffer): boolean {
+  return known.length === presented.length && timingSafeEqual(known, presented);
 }
 
 export function requiredRole(request: FastifyRequest): Role {
@@ -44,8 +54,9 @@ export function authenticate(tokens: ApiToken[], request: FastifyRequest): Princ
   const header = request.headers.authorization;
   const match = typeof header === 'string' ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
   if (!match?.[1]) throw new ApiError('Unauthorized', 'missing or malformed Authorization header (expected "Bearer <token>")');
-  const presented = match[1];
-  const found = tokens.find((candidate) => sameSecret(candidate.token, presented));
+  const presented = Buffer.from(match[1]);
+  const known = bytesOf(tokens);
+  const found = tokens.find((_candidate, index) => sameSecret(known[index]!, presented));
   if (!found) throw new ApiError('Unauthorized', 'unknown token');
   const principal = { name: found.name, role: found.role };
   const needed = requiredRole(request);

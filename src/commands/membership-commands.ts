@@ -6,12 +6,12 @@
 import { DomainError } from '../domain/decider.js';
 import { streamIds } from '../domain/events.js';
 import { groupDecider } from '../domain/machine-group.js';
-import { vmDecider } from '../domain/vm-context.js';
+import { vmDecider, type VmState } from '../domain/vm-context.js';
 import type { MembershipSettings } from '../domain/vm-fields.js';
 import type { EventStore, Position } from '../eventstore/event-store.js';
 import type { CommandContext } from './command-context.js';
 import { newId } from './ids.js';
-import { laterPosition, loadState, runDecider } from './run-decider.js';
+import { laterPosition, runDecider, stateAcceptedFromCache } from './run-decider.js';
 import type { CommandOutcome } from './schedule-commands.js';
 import { scheduleIsLive } from './schedule-lookup.js';
 
@@ -40,7 +40,9 @@ async function requireOverrideSchedule(store: EventStore, scheduleId: string | n
 
 /** Puts one VM in a group (moving it when `move`), returning the position to wait for. */
 export async function assignVm(store: EventStore, groupId: string, vmId: string, options: AssignOptions, context: CommandContext): Promise<CommandOutcome> {
-  const vm = (await loadState(store, streamIds.vm(vmId), vmDecider)).state;
+  // The VM's own append below decides again on fresh state: a cached state that passes these checks will do.
+  const passesChecks = (state: VmState) => state.status !== 'absent' && (!state.membership || state.membership.group_id === groupId || options.move);
+  const vm = (await stateAcceptedFromCache(store, streamIds.vm(vmId), vmDecider, passesChecks)).state;
   if (vm.status === 'absent') throw new DomainError('NotFound', `VM context ${vmId} not found`);
   if (vm.membership && vm.membership.group_id !== groupId && !options.move) {
     throw new DomainError('Conflict', `VM ${vmId} is already in group ${vm.membership.group_id}; ask to move it`);

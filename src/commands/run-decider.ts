@@ -2,11 +2,11 @@
  * The command loop every handler uses: read the stream, fold, decide, append with
  * the expected revision; on a concurrency conflict read again and decide again.
  */
-import { randomUUID } from 'node:crypto';
 import type { Decider } from '../domain/decider.js';
 import { WrongExpectedVersionError, type EventStore, type Position } from '../eventstore/event-store.js';
 import { cachedState, rememberState } from './aggregate-cache.js';
 import { metadataOf, type CommandContext } from './command-context.js';
+import { newEventId } from './event-ids.js';
 
 export interface DomainEventShape {
   type: string;
@@ -72,6 +72,22 @@ export async function loadState<C, E extends DomainEventShape, S>(
 }
 
 /**
+ * The cached state when `accept` takes it, else the stream's current state (loadState).
+ * For checks made before a command whose own append (with its expected revision)
+ * decides again on fresh state: a refusal is always decided on fresh state.
+ */
+export async function stateAcceptedFromCache<C, E extends DomainEventShape, S>(
+  store: EventStore,
+  streamId: string,
+  decider: Decider<C, E, S>,
+  accept: (state: S) => boolean,
+): Promise<{ state: S; revision: number | null }> {
+  const cached = cachedState<S>(store, streamId, decider);
+  if (cached && accept(cached.state)) return cached;
+  return loadState(store, streamId, decider);
+}
+
+/**
  * Runs `decide` on the stream's current state and appends the result.
  * `commandFor` is called again after each conflict, so facts it gathers stay fresh.
  */
@@ -114,7 +130,7 @@ async function decideAndAppend<C, E extends DomainEventShape, S>(
     try {
       const result = await store.append(
         streamId,
-        events.map((event) => ({ id: randomUUID(), type: event.type, data: event.data as Record<string, unknown>, metadata: metadataOf(context, event.type) })),
+        events.map((event) => ({ id: newEventId(), type: event.type, data: event.data as Record<string, unknown>, metadata: metadataOf(context, event.type) })),
         revision === null ? 'no_stream' : revision,
       );
       const next = events.reduce((s, e) => decider.evolve(s, e), state);

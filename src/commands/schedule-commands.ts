@@ -82,8 +82,10 @@ export async function updateSchedule(deps: ScheduleCommandDeps, id: string, chan
     return { type: 'UpdateSchedule' as const, schedule_id: id, changes, parent: await chainParentFacts(store, parentId), at: context.at, actor: context.actor };
   };
   const decide = () => runDecider(store, streamIds.schedule(id), scheduleDecider, commandOn, context);
+  // Without a new name there is no rename to prepare: runDecider alone (it reads what it needs).
+  if (changes.name === undefined) return { id, position: (await decide()).position };
   const before = await scheduleState(store, id);
-  if (before.status !== 'active' || changes.name === undefined || normalizeName(changes.name) === normalizeName(before.settings.name)) {
+  if (before.status !== 'active' || normalizeName(changes.name) === normalizeName(before.settings.name)) {
     return { id, position: (await decide()).position };
   }
   // A rename: validate the whole change before taking the new name, release the old one after.

@@ -8,6 +8,7 @@ import path from 'node:path';
 import knexFactory, { type Knex } from 'knex';
 import { migrateReadModels } from './migrations/migration-source.js';
 import type { ReadModelKind } from './row-codec.js';
+import { BACKSTOP_AUTOCHECKPOINT_PAGES, startWalCheckpointer, type WalCheckpointer } from './wal-checkpointer.js';
 
 export interface ReadModelDb {
   kind: ReadModelKind;
@@ -74,6 +75,8 @@ function openSqlite(filename: string): Knex {
           connection.pragma('journal_mode = WAL');
           connection.pragma('synchronous = NORMAL');
           connection.pragma(`cache_size = -${SQLITE_CACHE_KIB}`);
+          // A worker checkpoints (wal-checkpointer.ts): the commits of the projections do not.
+          connection.pragma(`wal_autocheckpoint = ${BACKSTOP_AUTOCHECKPOINT_PAGES}`);
           done(null, connection);
         } catch (error) {
           done(error instanceof Error ? error : new Error(String(error)), connection);
@@ -90,6 +93,7 @@ export function isMariaDbUrl(databaseUrl: string | null | undefined): databaseUr
 export async function openReadModelDb(config: ReadModelDbConfig): Promise<ReadModelDb> {
   let kind: ReadModelKind;
   let knex: Knex;
+  let sqliteFile: string | null = null;
   if (config.databaseUrl) {
     if (!isMariaDbUrl(config.databaseUrl)) throw new Error('read models: DATABASE_URL must be a mysql:// URL');
     kind = 'mariadb';
@@ -98,7 +102,8 @@ export async function openReadModelDb(config: ReadModelDbConfig): Promise<ReadMo
   } else {
     kind = 'sqlite';
     await mkdir(config.dataDir, { recursive: true });
-    knex = openSqlite(path.join(config.dataDir, 'readmodels.sqlite'));
+    sqliteFile = path.join(config.dataDir, 'readmodels.sqlite');
+    knex = openSqlite(sqliteFile);
   }
   try {
     await migrateReadModels(knex);
@@ -106,10 +111,15 @@ export async function openReadModelDb(config: ReadModelDbConfig): Promise<ReadMo
     await knex.destroy();
     throw error;
   }
+  // After the migrations: the file exists, in WAL mode.
+  const checkpointer: WalCheckpointer | null = sqliteFile === null ? null : startWalCheckpointer(sqliteFile);
   return {
     kind,
     knex,
-    close: () => knex.destroy(),
+    close: async () => {
+      await checkpointer?.stop();
+      await knex.destroy();
+    },
     ping: async () => {
       await knex.raw('select 1');
     },

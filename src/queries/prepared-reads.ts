@@ -54,15 +54,65 @@ function sqliteStatement(connection: Database, sql: string): Statement {
   return statement;
 }
 
+interface QueuedRead {
+  sql: string;
+  params: readonly SqlParam[];
+  first: boolean;
+  resolve(result: Row[] | Row | undefined): void;
+  reject(error: unknown): void;
+}
+
+/**
+ * On SQLite the reads asked for in the same microtask (an answer's reads, started
+ * together with Promise.all) run together: one pool acquisition and, for two or more,
+ * one read transaction. Each autocommit read takes and drops the WAL read lock (file
+ * locking system calls), which cost more than a key lookup itself; together they also
+ * read one snapshot.
+ */
 class SqlitePreparedReads implements PreparedReads {
+  private queued: QueuedRead[] = [];
+
   constructor(private readonly knex: Knex) {}
 
   all(sql: string, params: readonly SqlParam[]): Promise<Row[]> {
-    return withPoolConnection<Database, Row[]>(this.knex, async (connection) => sqliteStatement(connection, sql).all(params) as Row[]);
+    return this.enqueue(sql, params, false) as Promise<Row[]>;
   }
 
   first(sql: string, params: readonly SqlParam[]): Promise<Row | undefined> {
-    return withPoolConnection<Database, Row | undefined>(this.knex, async (connection) => sqliteStatement(connection, sql).get(params) as Row | undefined);
+    return this.enqueue(sql, params, true) as Promise<Row | undefined>;
+  }
+
+  private enqueue(sql: string, params: readonly SqlParam[], first: boolean): Promise<Row[] | Row | undefined> {
+    return new Promise((resolve, reject) => {
+      if (this.queued.length === 0) queueMicrotask(() => void this.runQueued());
+      this.queued.push({ sql, params, first, resolve, reject });
+    });
+  }
+
+  private async runQueued(): Promise<void> {
+    const reads = this.queued;
+    this.queued = [];
+    try {
+      await withPoolConnection<Database, void>(this.knex, async (connection) => {
+        const together = reads.length > 1 && !connection.inTransaction;
+        if (together) sqliteStatement(connection, 'BEGIN').run();
+        try {
+          for (const read of reads) {
+            try {
+              const statement = sqliteStatement(connection, read.sql);
+              read.resolve(read.first ? (statement.get(read.params) as Row | undefined) : (statement.all(read.params) as Row[]));
+            } catch (error) {
+              read.reject(error);
+            }
+          }
+        } finally {
+          if (together) sqliteStatement(connection, 'COMMIT').run();
+        }
+      });
+    } catch (error) {
+      // The connection could not be had (or the read transaction not ended): whatever is unsettled fails.
+      for (const read of reads) read.reject(error);
+    }
   }
 }
 
