@@ -1,4 +1,5 @@
 import Database from 'better-sqlite3';
+import { BACKSTOP_AUTOCHECKPOINT_PAGES, startWalCheckpointer, type WalCheckpointer } from '../sqlite/wal-checkpointer.js';
 import type { AppendResult, EventMetadata, ExpectedRevision, NewEvent, Position, RecordedEvent } from './event-store.js';
 import { explainAppendFailure, firstRevisionToWrite, toRows, type SqlEventLog } from './sql-event-common.js';
 import { EVENT_COLUMNS, EVENTS_TABLE, INSERT_COLUMNS, ensureEventTables} from './sql-event-schema.js';
@@ -47,7 +48,10 @@ export async function openSqliteEventLog(filename: string): Promise<SqlEventLog>
     connection.pragma('journal_mode = WAL');
     connection.pragma('synchronous = NORMAL');
     await ensureEventTables((statement) => connection.exec(statement), 'sqlite');
-    return new SqliteEventLog(connection);
+    // A worker checkpoints the WAL (wal-checkpointer.ts): the appends' commits do not.
+    const inMemory = filename === ':memory:' || filename === '';
+    if (!inMemory) connection.pragma(`wal_autocheckpoint = ${BACKSTOP_AUTOCHECKPOINT_PAGES}`);
+    return new SqliteEventLog(connection, inMemory ? null : startWalCheckpointer(filename));
   } catch (error) {
     connection.close();
     throw error;
@@ -125,7 +129,10 @@ class SqliteEventLog implements SqlEventLog {
   private pending: PendingAppend[] = [];
   private flushScheduled = false;
 
-  constructor(private readonly connection: Database.Database) {
+  constructor(
+    private readonly connection: Database.Database,
+    private readonly checkpointer: WalCheckpointer | null,
+  ) {
     this.lastRevisionStatement = connection
       .prepare<[string], number | null>(`SELECT MAX(revision) FROM ${EVENTS_TABLE} WHERE stream_id = ?`)
       .pluck();
@@ -240,6 +247,7 @@ class SqliteEventLog implements SqlEventLog {
   async close(): Promise<void> {
     // Appends still waiting for the end of the turn are committed, not dropped.
     if (this.pending.length > 0) this.flush();
+    await this.checkpointer?.stop();
     this.connection.close();
   }
 }

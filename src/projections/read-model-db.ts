@@ -8,7 +8,7 @@ import path from 'node:path';
 import knexFactory, { type Knex } from 'knex';
 import { migrateReadModels } from './migrations/migration-source.js';
 import type { ReadModelKind } from './row-codec.js';
-import { BACKSTOP_AUTOCHECKPOINT_PAGES, startWalCheckpointer, type WalCheckpointer } from './wal-checkpointer.js';
+import { BACKSTOP_AUTOCHECKPOINT_PAGES, startWalCheckpointer, type WalCheckpointer } from '../sqlite/wal-checkpointer.js';
 
 export interface ReadModelDb {
   kind: ReadModelKind;

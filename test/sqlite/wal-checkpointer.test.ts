@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
-import { startWalCheckpointer } from '../../src/projections/wal-checkpointer.js';
+import { startWalCheckpointer } from '../../src/sqlite/wal-checkpointer.js';
 
 describe('WAL checkpoints from a worker', () => {
   let dir: string;
