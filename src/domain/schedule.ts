@@ -247,9 +247,11 @@ export const DUE_CLOCK_TOLERANCE_MS = 5_000;
 
 export type DueRefusal = 'absent' | 'deleted' | 'disabled' | 'chain' | 'already_recorded' | 'before_enabled' | 'not_due' | 'in_the_future';
 
-/** The instant from which due times count: the later of the last enable (or creation) and the last timing change. */
-export function dueFloor(state: LiveSchedule): string {
-  return Date.parse(state.cron_changed_at) > Date.parse(state.enabled_at) ? state.cron_changed_at : state.enabled_at;
+/** The instant from which due times count (ms): the later of the last enable (or creation) and the last timing change. */
+export function dueFloorMs(state: LiveSchedule): number {
+  const changed = Date.parse(state.cron_changed_at);
+  const enabled = Date.parse(state.enabled_at);
+  return changed > enabled ? changed : enabled;
 }
 
 /**
@@ -266,7 +268,7 @@ export function dueRefusal(state: ScheduleState, dueAt: Date, at: Date): DueRefu
   if (state.settings.schedule_type !== 'cron' || !state.settings.cron_expression) return 'chain';
   const due = dueAt.getTime();
   if (state.last_due_at !== null && due <= Date.parse(state.last_due_at)) return 'already_recorded';
-  if (due <= Date.parse(dueFloor(state))) return 'before_enabled';
+  if (due <= dueFloorMs(state)) return 'before_enabled';
   if (due > at.getTime() + DUE_CLOCK_TOLERANCE_MS) return 'in_the_future';
   // Memoised: a :00 herd checks thousands of due instants of a few expressions.
   const next = firstDueInstantAfter(state.settings.cron_expression, state.settings.timezone, new Date(due - 1));
@@ -281,10 +283,13 @@ function instantArg(value: unknown, path: string): Date {
 }
 
 function executionDue(state: LiveSchedule, due: Date, trigger: DueTrigger, at: string): ScheduleEvent {
-  const fire = new Date(due.getTime() + jitterOffsetSeconds(state.id, due, state.settings.jitter_seconds) * 1000);
+  const offsetSeconds = jitterOffsetSeconds(state.id, due, state.settings.jitter_seconds);
+  const dueAt = due.toISOString();
+  // Without jitter (the default) the fire instant is the due instant: a herd formats each once.
+  const fireAt = offsetSeconds === 0 ? dueAt : new Date(due.getTime() + offsetSeconds * 1000).toISOString();
   return {
     type: 'ExecutionDue',
-    data: { schedule_id: state.id, execution_id: executionIdFor(state.id, due), due_at: due.toISOString(), fire_at: fire.toISOString(), trigger, at },
+    data: { schedule_id: state.id, execution_id: executionIdFor(state.id, due), due_at: dueAt, fire_at: fireAt, trigger, at },
   };
 }
 
@@ -314,13 +319,15 @@ function runsMissed(
   ];
 }
 
+const DUE_TRIGGERS: readonly DueTrigger[] = ['cron', 'catchup'];
+
 function decideTicks(command: RecordDue | RecordMissedRuns | RecordCatchUp, state: ScheduleState): ScheduleEvent[] {
   const at = instantArg(command.at, '/at');
   switch (command.type) {
     case 'RecordDue': {
       const due = instantArg(command.due_at, '/due_at');
       const p = new Problems();
-      checkOneOf(p, '/trigger', command.trigger, ['cron', 'catchup']);
+      checkOneOf(p, '/trigger', command.trigger, DUE_TRIGGERS);
       p.throwIfAny('request');
       if (dueRefusal(state, due, at) !== null) return [];
       return [executionDue(state as LiveSchedule, due, command.trigger, command.at)];
@@ -344,7 +351,7 @@ function decideTicks(command: RecordDue | RecordMissedRuns | RecordCatchUp, stat
         expression: s.cron_expression as string,
         timezone: s.timezone,
         lastDueAt: state.last_due_at === null ? null : new Date(state.last_due_at),
-        enabledAt: new Date(dueFloor(state)),
+        enabledAt: new Date(dueFloorMs(state)),
         now: at,
         policy: s.catchup_policy,
         windowMinutes: s.catchup_window_minutes,

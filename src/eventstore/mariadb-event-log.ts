@@ -1,14 +1,12 @@
 import mysql, { type Pool, type PoolConnection, type PoolOptions, type ResultSetHeader, type RowDataPacket } from 'mysql2/promise';
 import { WrongExpectedVersionError, type AppendResult, type ExpectedRevision, type NewEvent, type Position, type RecordedEvent } from './event-store.js';
-import { explainAppendFailure, firstRevisionToWrite, toRecordedEvent, toRows, type SqlEventLog } from './sql-event-common.js';
+import { explainAppendFailure, firstRevisionToWrite, recordedEventOf, toRows, type EventColumns, type SqlEventLog } from './sql-event-common.js';
 import {
   APPEND_LOCK_ROW_ID,
   APPEND_LOCK_TABLE,
-  EVENT_COLUMNS,
   EVENTS_TABLE,
   INSERT_COLUMNS,
   ensureEventTables,
-  type EventRow,
   type NewEventRow,
 } from './sql-event-schema.js';
 
@@ -35,13 +33,16 @@ import {
  *   1. START TRANSACTION; lock row FOR UPDATE (with @@auto_increment_increment);
  *      the last revision of each stream of the group, in one locking read (a
  *      subquery per stream, or one GROUP BY for a large group: GROUP_BY_MIN_STREAMS);
- *   2. INSERT ... VALUES (all rows); COMMIT.
+ *   2. INSERT ... VALUES (all rows); COMMIT (a round trip more per TEXT_PACKET_CHARS
+ *      of SQL: a group of 256 ticker appends takes two).
  * The lock and the revision read cannot be ONE statement: MariaDB evaluates
  * (constant) revision subqueries while optimising, before it waits for the lock row,
  * which reads a stale revision (plain read) or deadlocks with the lock holder (locking
  * read). A multi-statement packet runs them in order for the cost of one round trip.
- * Values are written as hex literals (`_utf8mb4 X'..'`), so no string escaping is
- * involved whatever the sql_mode (NO_BACKSLASH_ESCAPES included). A row too large for
+ * Values are written as literals that read the same whatever the sql_mode
+ * (NO_BACKSLASH_ESCAPES included): printable ASCII without a backslash quoted as is
+ * (`_utf8mb4'..'`, quotes doubled: JSON events usually are), anything else as hex
+ * (`_utf8mb4 X'..'`), which doubles its bytes. A row too large for
  * a packet as hex (over half of max_allowed_packet, or 4 MiB) is inserted alone by a
  * prepared statement in the same transaction; an event larger than max_allowed_packet
  * is refused before the transaction, so that it fails alone (it would end the connection).
@@ -80,6 +81,20 @@ const GROUP_BY_MIN_STREAMS = 64;
 const INSERT_CHUNK_ROWS = 500;
 /** Bytes of SQL per packet, at most (and at most half the server's max_allowed_packet). */
 const MAX_PACKET_SQL_BYTES = 4 * 1024 * 1024;
+/**
+ * Rows of a group go in packets of at most this much SQL text (a round trip each; one
+ * row larger than this still goes alone in a text packet): V8 allocates a string over
+ * 128 KiB in its large-object space, measured here at ~20 times the cost per byte
+ * (joining 135 KB: 1.3 ms, 127 KB: 0.07 ms), and each packet is built as one string.
+ */
+const TEXT_PACKET_CHARS = 120_000;
+/**
+ * The columns of EVENT_COLUMNS as read, the two the event carries as strings formatted
+ * by the server: the position in decimal (mysql2 turns a BIGINT into a string through
+ * a Long object), and recorded_at as the ISO string a Date read by mysql2 would give
+ * (DATETIME(3) is UTC here), cheaper than a Date per row turned into that string.
+ */
+const READ_COLUMNS = `CAST(position AS CHAR), event_id, stream_id, revision, type, data, metadata, CONCAT(LEFT(DATE_FORMAT(recorded_at, '%Y-%m-%dT%H:%i:%s.%f'), 23), 'Z')`;
 /** `revision <= ?` with no start: the INT column's maximum. */
 const MAX_REVISION = 2_147_483_647;
 
@@ -95,7 +110,12 @@ export interface MariaDbEventLogOptions {
 export async function openMariaDbEventLog(options: MariaDbEventLogOptions): Promise<SqlEventLog> {
   const settings = mariaDbConnectionFromUrl(options.url);
   const readPool = mysql.createPool({ ...settings, connectionLimit: READ_POOL_SIZE });
-  const writePool = mysql.createPool({ ...settings, connectionLimit: MAX_GROUPS_IN_FLIGHT, multipleStatements: true });
+  const writePool = mysql.createPool({
+    ...settings,
+    connectionLimit: MAX_GROUPS_IN_FLIGHT,
+    multipleStatements: true,
+    queryFormat: sqlAsWritten,
+  });
   try {
     await ensureEventTables((statement) => readPool.query(statement), 'mariadb');
     const [rows] = await readPool.query<RowDataPacket[]>(
@@ -137,6 +157,8 @@ export function mariaDbConnectionFromUrl(url: string): PoolOptions {
 
 interface PendingAppend {
   streamId: string;
+  /** streamKey(streamId), computed once. */
+  key: string;
   events: NewEvent[];
   expected: ExpectedRevision;
   resolve(result: AppendResult): void;
@@ -175,7 +197,7 @@ class MariaDbEventLog implements SqlEventLog {
   append(streamId: string, events: NewEvent[], expected: ExpectedRevision): Promise<AppendResult> {
     if (this.closing) return Promise.reject(new Error('the event store is closed'));
     return new Promise<AppendResult>((resolve, reject) => {
-      this.queue.push({ streamId, events, expected, resolve, reject });
+      this.queue.push({ streamId, key: streamKey(streamId), events, expected, resolve, reject });
       // In a microtask: appends made in the same turn join the same group.
       if (!this.pumpScheduled) {
         this.pumpScheduled = true;
@@ -335,7 +357,7 @@ class MariaDbEventLog implements SqlEventLog {
     connection: PoolConnection,
     group: PendingAppend[],
   ): Promise<{ increment: bigint; current: Map<string, number | null> }> {
-    const streams = [...new Set(group.map((append) => streamKey(append.streamId)))];
+    const streams = [...new Set(group.map((append) => append.key))];
     const [results] = await connection.query<RowDataPacket[][]>(
       [
         'START TRANSACTION',
@@ -356,8 +378,8 @@ class MariaDbEventLog implements SqlEventLog {
   }
 
   /**
-   * Round trip 2 (more for a very large group): multi-row INSERTs of hex literals, and
-   * the COMMIT in the same packet. A row too large for a packet as hex goes alone as a
+   * Round trip 2 (more for a large group, see TEXT_PACKET_CHARS): multi-row INSERTs of
+   * literals (textLiteral), and the COMMIT in the last packet. A row too large for a packet as hex goes alone as a
    * prepared INSERT (binary, not doubled). Sets each write's position; true when an
    * INSERT wrote several rows.
    */
@@ -365,6 +387,7 @@ class MariaDbEventLog implements SqlEventLog {
     type Slot = { write: Write; last: boolean };
     type Step = { kind: 'text'; statements: { sql: string; slots: Slot[] }[] } | { kind: 'prepared'; row: MariaDbRow; slot: Slot };
     const budget = this.settings.packetBudget;
+    const packetChars = Math.min(budget, TEXT_PACKET_CHARS);
     const steps: Step[] = [];
     let text: Extract<Step, { kind: 'text' }> = { kind: 'text', statements: [] };
     let textBytes = 0;
@@ -375,7 +398,7 @@ class MariaDbEventLog implements SqlEventLog {
     const endStatement = () => {
       if (values.length === 0) return;
       const sql = `INSERT INTO ${EVENTS_TABLE} (${INSERT_COLUMNS}) VALUES ${values.join(',')}`;
-      if (text.statements.length > 0 && textBytes + sql.length > budget) endPacket();
+      if (text.statements.length > 0 && textBytes + sql.length > packetChars) endPacket();
       text.statements.push({ sql, slots });
       textBytes += sql.length + 2;
       if (slots.length > 1) multiRowInsert = true;
@@ -391,14 +414,15 @@ class MariaDbEventLog implements SqlEventLog {
     for (const write of writes) {
       write.rows.forEach((row, index) => {
         const slot = { write, last: index === write.rows.length - 1 };
-        const literal = rowBytes(row) * 2 + 200 <= budget ? rowLiteral(row) : null;
+        const fits = rowBytesAtMost(row) * 2 + 200 <= budget || rowBytes(row) * 2 + 200 <= budget;
+        const literal = fits ? rowLiteral(row) : null;
         if (literal === null) {
           endStatement();
           endPacket();
           steps.push({ kind: 'prepared', row, slot });
           return;
         }
-        if (values.length >= INSERT_CHUNK_ROWS || (values.length > 0 && valuesBytes + literal.length > budget)) endStatement();
+        if (values.length >= INSERT_CHUNK_ROWS || (values.length > 0 && valuesBytes + literal.length > packetChars)) endStatement();
         values.push(literal);
         slots.push(slot);
         valuesBytes += literal.length + 1;
@@ -445,19 +469,19 @@ class MariaDbEventLog implements SqlEventLog {
     return group.map((append): Decision => {
       let firstRevision: number;
       try {
-        firstRevision = firstRevisionToWrite(append.streamId, append.expected, current.get(streamKey(append.streamId)) ?? null);
+        firstRevision = firstRevisionToWrite(append.streamId, append.expected, current.get(append.key) ?? null);
       } catch (error) {
         if (error instanceof WrongExpectedVersionError) return { append, refusal: error };
         throw error;
       }
       const rows = toRows(append.streamId, firstRevision, append.events, recordedAt);
-      const tooLarge = rows.find((row) => rowBytes(row) > rowLimit);
+      const tooLarge = rows.find((row) => rowBytesAtMost(row) > rowLimit && rowBytes(row) > rowLimit);
       if (tooLarge !== undefined) {
         const message = `append to ${append.streamId}: an event of ${rowBytes(tooLarge)} bytes exceeds the server's max_allowed_packet (${this.settings.maxPacket})`;
         return { append, refusal: new RangeError(message) };
       }
       const lastRevision = firstRevision + append.events.length - 1;
-      current.set(streamKey(append.streamId), lastRevision);
+      current.set(append.key, lastRevision);
       return { append, refusal: null, rows, lastRevision, position: null };
     });
   }
@@ -518,19 +542,20 @@ class MariaDbEventLog implements SqlEventLog {
     const limit = maxCount === null ? '' : ' LIMIT ?';
     const parameters: (string | number)[] = [streamId, fromRevision ?? (forwards ? 0 : MAX_REVISION)];
     if (maxCount !== null) parameters.push(maxCount);
-    const [rows] = await this.readPool.execute<RowDataPacket[]>(
-      `SELECT ${EVENT_COLUMNS} FROM ${EVENTS_TABLE} WHERE stream_id = ? AND ${condition} ORDER BY revision ${order}${limit}`,
-      parameters,
-    );
-    return (rows as EventRow[]).map(toRecordedEvent);
+    return this.readEvents(`WHERE stream_id = ? AND ${condition} ORDER BY revision ${order}${limit}`, parameters);
   }
 
-  async readAll(after: number, maxCount: number): Promise<RecordedEvent[]> {
+  readAll(after: number, maxCount: number): Promise<RecordedEvent[]> {
+    return this.readEvents('WHERE position > ? ORDER BY position ASC LIMIT ?', [after, maxCount]);
+  }
+
+  /** Events of one prepared SELECT, rows read as arrays (see READ_COLUMNS). */
+  private async readEvents(clauses: string, parameters: (string | number)[]): Promise<RecordedEvent[]> {
     const [rows] = await this.readPool.execute<RowDataPacket[]>(
-      `SELECT ${EVENT_COLUMNS} FROM ${EVENTS_TABLE} WHERE position > ? ORDER BY position ASC LIMIT ?`,
-      [after, maxCount],
+      { sql: `SELECT ${READ_COLUMNS} FROM ${EVENTS_TABLE} ${clauses}`, rowsAsArray: true },
+      parameters,
     );
-    return (rows as EventRow[]).map(toRecordedEvent);
+    return (rows as unknown as EventColumns[]).map(recordedEventOf);
   }
 
   async headPosition(): Promise<Position | null> {
@@ -569,19 +594,44 @@ function revisionsQuery(streams: string[]): string {
 /**
  * A stream id as the stream_id column compares it (utf8mb4_bin, sql-event-schema.ts):
  * code point by code point, so case counts, but trailing spaces do not (a PAD SPACE
- * collation); and as stored, in UTF-8 (a lone surrogate becomes U+FFFD).
+ * collation); and as stored, in UTF-8 (a lone surrogate becomes U+FFFD, as when encoded).
  */
 function streamKey(streamId: string): string {
-  return Buffer.from(streamId, 'utf8').toString('utf8').replace(/ +$/, '');
+  const stored = streamId.isWellFormed() ? streamId : streamId.toWellFormed();
+  return stored.endsWith(' ') ? stored.replace(/ +$/, '') : stored;
 }
 
-/** A utf8mb4 string literal that needs no escaping: `_utf8mb4 X'...'`. */
+/**
+ * Printable ASCII but the backslash: quoted as is, with `'` doubled, it reads the same
+ * whatever the sql_mode, and its length is its size in bytes.
+ */
+const QUOTABLE = /^[\x20-\x5b\x5d-\x7e]*$/;
+
+/**
+ * A string literal that reads the same whatever the sql_mode (NO_BACKSLASH_ESCAPES
+ * included): quoted when QUOTABLE (half the bytes of hex for the server to read),
+ * else hex; `introducer` names the column's character set. Its length is its size in bytes.
+ */
+function textLiteral(value: string, introducer: '_utf8mb4' | '_ascii'): string {
+  if (!QUOTABLE.test(value)) return `${introducer} X'${Buffer.from(value, 'utf8').toString('hex')}'`;
+  return `${introducer}'${value.includes("'") ? value.replaceAll("'", "''") : value}'`;
+}
+
 function utf8Literal(value: string): string {
-  return `_utf8mb4 X'${Buffer.from(value, 'utf8').toString('hex')}'`;
+  return textLiteral(value, '_utf8mb4');
 }
 
 function asciiLiteral(value: string): string {
-  return `_ascii X'${Buffer.from(value, 'utf8').toString('hex')}'`;
+  return textLiteral(value, '_ascii');
+}
+
+/**
+ * mysql2's query formatting for the write pool: the SQL is sent as written (its values
+ * are literals already), not scanned for placeholders.
+ */
+function sqlAsWritten(sql: string, values: unknown): string {
+  if (Array.isArray(values) && values.length > 0) throw new Error('the write pool takes no query parameters');
+  return sql;
 }
 
 /** Bytes of a row's values (as a prepared statement sends them). */
@@ -594,6 +644,11 @@ function rowBytes(row: MariaDbRow): number {
     Buffer.byteLength(row.metadata) +
     64
   );
+}
+
+/** At least rowBytes, without encoding: at most 3 bytes of UTF-8 per UTF-16 unit. */
+function rowBytesAtMost(row: MariaDbRow): number {
+  return (row.event_id.length + row.stream_id.length + row.type.length + row.data.length + row.metadata.length) * 3 + 64;
 }
 
 function rowLiteral(row: MariaDbRow): string {

@@ -8,7 +8,7 @@ import {
   type Position,
   type RecordedEvent,
 } from './event-store.js';
-import { EVENT_ID_UNIQUE_INDEX, type EventRow, type NewEventRow, type SqlDialect } from './sql-event-schema.js';
+import { EVENT_ID_UNIQUE_INDEX, type NewEventRow, type SqlDialect } from './sql-event-schema.js';
 
 /**
  * What the SQL event store needs from a dialect: the SQLite log (better-sqlite3, cached
@@ -69,16 +69,31 @@ export function toRows<RecordedAt extends string | Date>(
   }));
 }
 
-export function toRecordedEvent(row: EventRow): RecordedEvent {
+/**
+ * A row read as an array in EVENT_COLUMNS order, recorded_at as its ISO string: the
+ * drivers build arrays for less than keyed objects, which would only be copied again.
+ */
+export type EventColumns = [
+  position: number | string,
+  event_id: string,
+  stream_id: string,
+  revision: number,
+  type: string,
+  data: string,
+  metadata: string,
+  recorded_at: string,
+];
+
+export function recordedEventOf(columns: EventColumns): RecordedEvent {
   return {
-    id: row.event_id,
-    streamId: row.stream_id,
-    revision: Number(row.revision),
-    position: String(row.position),
-    type: row.type,
-    data: JSON.parse(row.data) as Record<string, unknown>,
-    metadata: JSON.parse(row.metadata) as EventMetadata,
-    recordedAt: row.recorded_at instanceof Date ? row.recorded_at.toISOString() : row.recorded_at,
+    id: columns[1],
+    streamId: columns[2],
+    revision: columns[3],
+    position: String(columns[0]),
+    type: columns[4],
+    data: JSON.parse(columns[5]) as Record<string, unknown>,
+    metadata: JSON.parse(columns[6]) as EventMetadata,
+    recordedAt: columns[7],
   };
 }
 

@@ -27,7 +27,7 @@ export interface EventRow {
   type: string;
   data: string;
   metadata: string;
-  /** SQLite: the ISO string we stored; MariaDB: a Date (DATETIME(3) read as UTC). */
+  /** As written: the ISO string (SQLite) or the DATETIME(3) value (MariaDB); reads give the ISO string (EventColumns). */
   recorded_at: string | Date;
 }
 

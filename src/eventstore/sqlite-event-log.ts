@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3';
 import { BACKSTOP_AUTOCHECKPOINT_PAGES, startWalCheckpointer, type WalCheckpointer } from '../sqlite/wal-checkpointer.js';
-import type { AppendResult, EventMetadata, ExpectedRevision, NewEvent, Position, RecordedEvent } from './event-store.js';
-import { explainAppendFailure, firstRevisionToWrite, toRows, type SqlEventLog } from './sql-event-common.js';
+import type { AppendResult, ExpectedRevision, NewEvent, Position, RecordedEvent } from './event-store.js';
+import { explainAppendFailure, firstRevisionToWrite, recordedEventOf, toRows, type EventColumns, type SqlEventLog } from './sql-event-common.js';
 import { EVENT_COLUMNS, EVENTS_TABLE, INSERT_COLUMNS, ensureEventTables} from './sql-event-schema.js';
 
 /** How long an SQLite append waits for another process holding the write lock. */
@@ -86,26 +86,6 @@ class ReadStatements<P extends unknown[]> {
     }
     return statement.all(...params).map(recordedEventOf);
   }
-}
-
-/**
- * A row as an array in EVENT_COLUMNS order: better-sqlite3 builds arrays for
- * about half the cost of keyed objects (measured: 10,000 events read in 36 ms
- * as arrays, 67 ms as objects), and the objects would only be copied again.
- */
-type EventColumns = [position: number, event_id: string, stream_id: string, revision: number, type: string, data: string, metadata: string, recorded_at: string];
-
-function recordedEventOf(columns: EventColumns): RecordedEvent {
-  return {
-    id: columns[1],
-    streamId: columns[2],
-    revision: columns[3],
-    position: String(columns[0]),
-    type: columns[4],
-    data: JSON.parse(columns[5]) as Record<string, unknown>,
-    metadata: JSON.parse(columns[6]) as EventMetadata,
-    recordedAt: columns[7],
-  };
 }
 
 function limitText(limit: number): string {

@@ -24,7 +24,7 @@ import { primeScheduleState, recordCatchUp, recordDue, tickerContext, type TickR
 import { jitterOffsetSeconds } from '../domain/cron.js';
 import { firstDueInstantAfter } from '../domain/due-instant-memo.js';
 import type { DueTrigger, MissedRunsReason, ScheduleEvent } from '../domain/events.js';
-import { dueFloor, scheduleDecider, type ScheduleState } from '../domain/schedule.js';
+import { dueFloorMs, scheduleDecider, type ScheduleState } from '../domain/schedule.js';
 import type { EventStore, Position, RecordedEvent } from '../eventstore/event-store.js';
 import type { Logger } from '../logger.js';
 import { MinHeap } from './min-heap.js';
@@ -312,7 +312,7 @@ export class Ticker {
     const { enabled, schedule_type, cron_expression, timezone, jitter_seconds } = state.settings;
     if (!enabled || schedule_type !== 'cron' || !cron_expression) return null;
     const last = state.last_due_at === null ? Number.NEGATIVE_INFINITY : Date.parse(state.last_due_at);
-    const after = Math.max(last, Date.parse(dueFloor(state)), tracked.handledThrough);
+    const after = Math.max(last, dueFloorMs(state), tracked.handledThrough);
     const due = this.nextInstant(cron_expression, timezone, after, tracked.id);
     if (due === null) return null;
     return { due, fire: due + jitterOffsetSeconds(tracked.id, new Date(due), jitter_seconds) * 1000 };
