@@ -288,11 +288,13 @@ export class Ticker {
     }
     // Already known from the result of a record (own appends come back here later).
     if (event.revision <= tracked.revision) return;
+    const timingBefore = timingOf(tracked.state);
     tracked.state = scheduleDecider.evolve(tracked.state, { type: event.type, data: event.data } as unknown as ScheduleEvent);
     tracked.revision = event.revision;
     // A deleted schedule never comes back: forget it (a record in flight still holds it and plans nothing).
     if (tracked.state.status === 'deleted') this.schedules.delete(id);
-    if (this.planning) this.plan(tracked);
+    // An edit of a name, description or limits leaves the plan as it is: no cron to evaluate again.
+    if (this.planning && (timingBefore === null || timingBefore !== timingOf(tracked.state))) this.plan(tracked);
   }
 
   /** A record's result is the stream's latest state: newer than the subscription's, or the same. */
@@ -491,4 +493,14 @@ function positive(value: number, name: string): number {
 
 function samePosition(a: Position | null, b: Position | null): boolean {
   return a === b;
+}
+
+/**
+ * What the schedule's plan (nextFor) depends on, as one comparable string; null when
+ * the schedule is not live (every change of such a schedule is planned).
+ */
+function timingOf(state: ScheduleState): string | null {
+  if (state.status !== 'active') return null;
+  const { enabled, schedule_type, cron_expression, timezone, jitter_seconds } = state.settings;
+  return [enabled, schedule_type, cron_expression, timezone, jitter_seconds, state.last_due_at, state.cron_changed_at, state.enabled_at].join('\u0000');
 }
