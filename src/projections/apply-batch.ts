@@ -22,6 +22,7 @@ export async function applyBatch(
   events: readonly RecordedEvent[],
   comparePositions: ComparePositions,
   beforeWrite?: () => Promise<void>,
+  onFlushed?: (flushed: { largeValueChars: number }) => void,
 ): Promise<Map<string, Checkpoint>> {
   const workingSet = new ProjectionWorkingSet(db, projections, checkpoints, comparePositions);
   await workingSet.fold(events);
@@ -34,5 +35,7 @@ export async function applyBatch(
       throw error;
     }
   }
-  return workingSet.flush();
+  const committed = await workingSet.flush();
+  onFlushed?.({ largeValueChars: workingSet.lastFlushLargeValueChars });
+  return committed;
 }

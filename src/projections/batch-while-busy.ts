@@ -3,16 +3,6 @@ import { Observable, type OperatorFunction } from 'rxjs';
 /** How long to gather events after a batch that took `elapsedMs`, before applying the next (0: at once). */
 export type RestAfterBatch = (elapsedMs: number) => number;
 
-/**
- * Rest after an expensive batch as long as it took (up to 250 ms): a projection
- * whose batches cost a lot (a 5,000-VM execution's document is rewritten whole by
- * every batch that touches it) then takes at most about half the event loop, and its
- * batches grow with their cost, so the cost per event stays flat instead of starving
- * the writers of the events it waits for. Cheap batches (the usual live case) go on at once.
- */
-export const restAsLongAsExpensiveBatches: RestAfterBatch = (elapsedMs) => (elapsedMs < EXPENSIVE_BATCH_MS ? 0 : Math.min(elapsedMs, MAX_REST_MS));
-const EXPENSIVE_BATCH_MS = 5;
-const MAX_REST_MS = 250;
 
 /**
  * Hands each event to `apply` with no delay when idle, and batches what arrives

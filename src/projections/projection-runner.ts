@@ -20,7 +20,8 @@
  * rebuildOutdated, a projection whose version changed is rebuilt blue/green on start.
  */
 import type { Subscription } from 'rxjs';
-import { batchWhileBusy, restAsLongAsExpensiveBatches } from './batch-while-busy.js';
+import { batchWhileBusy } from './batch-while-busy.js';
+import { restAfterLiveBatch } from './live-batch-rest.js';
 import type { EventStore, Position, RecordedEvent } from '../eventstore/event-store.js';
 import { applyBatch } from './apply-batch.js';
 import { loadCheckpoints, movedCheckpoints, NO_CHECKPOINT, resetProjections, type Checkpoint } from './checkpoints.js';
@@ -167,6 +168,8 @@ export class ProjectionRunner {
   private generation = 0;
   private catchUpLoop: Promise<void> = Promise.resolve();
   private batchInFlight: Promise<void> = Promise.resolve();
+  /** Characters of large documents the last live batch wrote (its rest follows from them: live-batch-rest.ts). */
+  private lastBatchLargeValueChars = 0;
   private liveSubscription: Subscription | null = null;
   private retryTimer: NodeJS.Timeout | null = null;
   private retryDelayMs: number;
@@ -646,7 +649,13 @@ export class ProjectionRunner {
     this.state = 'live';
     this.liveSubscription = this.store
       .subscribeToAll({ after: this.lowestCheckpoint() })
-      .pipe(batchWhileBusy(this.settings.batchSize, (batch) => this.applyAndPublish(batch), restAsLongAsExpensiveBatches))
+      .pipe(
+        batchWhileBusy(
+          this.settings.batchSize,
+          (batch) => this.applyAndPublish(batch),
+          (elapsedMs) => restAfterLiveBatch({ elapsedMs, largeValueChars: this.lastBatchLargeValueChars, blocksEventLoop: this.db.kind === 'sqlite' }),
+        ),
+      )
       .subscribe({
         error: (error: unknown) => this.onFailure(error, generation),
         complete: () => this.onFailure(new Error('the event subscription ended'), generation),
@@ -662,7 +671,10 @@ export class ProjectionRunner {
     const applying = (async () => {
       let committed: Map<string, Checkpoint>;
       try {
-        committed = await applyBatch(this.db, this.projections, this.checkpoints, events, this.comparePositions, this.guardWrite);
+        this.lastBatchLargeValueChars = 0;
+        committed = await applyBatch(this.db, this.projections, this.checkpoints, events, this.comparePositions, this.guardWrite, (flushed) => {
+          this.lastBatchLargeValueChars = flushed.largeValueChars;
+        });
       } catch (error) {
         this.checkpointsVerifiedInTerm = null; // it may have committed unrecorded
         throw error;

@@ -110,6 +110,9 @@ export class ProjectionWorkingSet {
     });
   }
 
+  /** Characters of lazily built values (large documents) the last flush wrote. */
+  lastFlushLargeValueChars = 0;
+
   /** Rows held in memory, changed or not. */
   get size(): number {
     return this.progress.reduce((total, entry) => total + entry.rows.size, 0);
@@ -171,6 +174,7 @@ export class ProjectionWorkingSet {
    * On failure everything held is dropped: the caller starts again from its checkpoints.
    */
   async flush(): Promise<Map<string, Checkpoint>> {
+    this.lastFlushLargeValueChars = 0;
     const moved = this.progress.filter((entry) => entry.folded.position !== entry.committed.position);
     const committed = new Map(moved.map((entry) => [entry.projection.name, entry.folded] as const));
     if (moved.length === 0) return committed;
@@ -185,8 +189,11 @@ export class ProjectionWorkingSet {
             if (!held) continue;
             // undefined (nothing noted) cannot happen for a changed key; null means "write it whole".
             const changedColumns = held.changedColumns === undefined ? new Set<string>() : held.changedColumns;
-            if (held.current !== null) writes.push({ next: held.current, exists: held.exists, changedColumns });
-            else if (held.exists) deletes.push(key);
+            if (held.current !== null) {
+              writes.push({ next: held.current, exists: held.exists, changedColumns });
+              const lazy = lazyColumnOf(held.current);
+              if (lazy !== undefined) this.lastFlushLargeValueChars += String(held.current[lazy] ?? '').length;
+            } else if (held.exists) deletes.push(key);
           }
           // Deletes first: a key deleted and another created in the same flush cannot collide.
           if (deletes.length > 0) await trx.deleteRows(table, keyColumn, deletes);

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { firstValueFrom, lastValueFrom, Subject, toArray } from 'rxjs';
-import { batchWhileBusy, restAsLongAsExpensiveBatches } from '../../src/projections/batch-while-busy.js';
+import { batchWhileBusy } from '../../src/projections/batch-while-busy.js';
+import { restAfterLiveBatch } from '../../src/projections/live-batch-rest.js';
 
 describe('batchWhileBusy', () => {
   it('applies an event at once when idle, and batches what arrives meanwhile', async () => {
@@ -64,10 +65,16 @@ describe('batchWhileBusy', () => {
     assert.equal(rests.length, 3);
   });
 
-  it('rests only after batches of 5 ms or more, as long as they took, at most 250 ms', () => {
-    assert.equal(restAsLongAsExpensiveBatches(0.4), 0);
-    assert.equal(restAsLongAsExpensiveBatches(4.9), 0);
-    assert.equal(restAsLongAsExpensiveBatches(12), 12);
-    assert.equal(restAsLongAsExpensiveBatches(900), 250);
+  it('the live runner rests after an expensive batch as long as it took, at most 250 ms, and after no other', () => {
+    const sqlite = (elapsedMs: number, largeValueChars = 0) => restAfterLiveBatch({ elapsedMs, largeValueChars, blocksEventLoop: true });
+    const mariadb = (elapsedMs: number, largeValueChars = 0) => restAfterLiveBatch({ elapsedMs, largeValueChars, blocksEventLoop: false });
+    assert.equal(sqlite(0.4), 0);
+    assert.equal(sqlite(4.9), 0);
+    assert.equal(sqlite(12), 12, 'SQLite work holds the event loop: 5 ms or more is expensive');
+    assert.equal(sqlite(900), 250);
+    assert.equal(mariadb(40), 0, 'a MariaDB batch that waited for the server is followed at once');
+    assert.equal(mariadb(40, 64 * 1024 - 1), 0);
+    assert.equal(mariadb(12, 64 * 1024), 12, 'one that wrote large documents is expensive on any database');
+    assert.equal(mariadb(900, 1_000_000), 250);
   });
 });
