@@ -328,9 +328,15 @@ function record(state: ExecutionState, id: string): ExecutionRecord {
   return state;
 }
 
-function vmOf(state: ExecutionRecord, vmId: string): VmRun {
+/** The VM of `vmId` in the execution's plan, found by its index; undefined when it is not in the plan. */
+export function vmRunOf(state: ExecutionState, vmId: string): VmRun | undefined {
+  if (state.status === 'absent') return undefined;
   const i = state.index.get(vmId);
-  const vm = i === undefined ? undefined : state.vms.at(i);
+  return i === undefined ? undefined : state.vms.at(i);
+}
+
+function vmOf(state: ExecutionRecord, vmId: string): VmRun {
+  const vm = vmRunOf(state, vmId);
   if (!vm) throw new DomainError('NotFound', `VM ${vmId} is not part of execution ${state.execution_id}`);
   return vm;
 }
@@ -362,8 +368,7 @@ function checkStatus(problems: Problems, value: unknown): void {
 
 /** The VM whose in-flight job is `jobId`, or a refusal naming why not. */
 function vmWithJob(state: ExecutionRecord, jobId: string, vmHint?: string): VmRun {
-  const hinted = vmHint === undefined ? undefined : state.index.get(vmHint);
-  const candidate = hinted === undefined ? undefined : state.vms.at(hinted);
+  const candidate = vmHint === undefined ? undefined : vmRunOf(state, vmHint);
   if (candidate?.phase === 'running' && candidate.job?.job_id === jobId) return candidate;
   const vm = candidate?.job_ids.includes(jobId) ? undefined : state.vms.find((v) => v.phase === 'running' && v.job?.job_id === jobId);
   if (vm) return vm;

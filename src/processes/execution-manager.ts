@@ -47,6 +47,7 @@ import {
   orderPlan,
   reconciliationDueAt,
   requestedButUnconfirmed,
+  vmRunOf,
   scheduleExecutionForChain,
   scheduleExecutionForDue,
   type EvaluateVms,
@@ -567,8 +568,7 @@ export class ExecutionManager {
       let activeHere = false;
       for (const [otherId, state] of states) {
         if (otherId === current.execution_id) continue;
-        const i = state.index.get(vmId);
-        const phase = i === undefined ? undefined : state.vms.at(i)?.phase;
+        const phase = vmRunOf(state, vmId)?.phase;
         if (phase === 'running' || phase === 'requested') activeHere = true;
       }
       const activeElsewhere = (activeJobs.get(vmId) ?? []).some((job) => job.execution_id === null || !states.has(job.execution_id));
@@ -623,7 +623,7 @@ export class ExecutionManager {
       const failed = result.events.find((e): e is Extract<ExecutionEvent, { type: 'JobFailed' }> => e.type === 'JobFailed');
       if (failed) this.logger.warn({ execution_id: id, vm_context_id: vmId, attempt, dispatch_id: dispatchId, error: failed.data.error_message }, 'dispatch never confirmed: attempt failed');
       if (!claim || result.state.status === 'absent') return; // answered meanwhile, not due, or another instance claimed it
-      const sentAt = result.state.vms.find((v) => v.vm_context_id === vmId)?.dispatch?.sent_at ?? null;
+      const sentAt = vmRunOf(result.state, vmId)?.dispatch?.sent_at ?? null;
       const n = claim.data.reconciliation;
       this.logger.info({ execution_id: id, vm_context_id: vmId, attempt, dispatch_id: dispatchId, reconciliation: n, sent: sentAt !== null }, 'reconciling an unanswered dispatch');
       const target = await this.dispatchTarget(id, state, vmId, dispatchId);
@@ -665,7 +665,7 @@ export class ExecutionManager {
       datacenter: vm.description.datacenter,
       replicationType: state.settings?.replication_type ?? 'auto',
       executionId: id,
-      groupId: state.vms.find((v) => v.vm_context_id === vmId)?.group_id ?? null,
+      groupId: vmRunOf(state, vmId)?.group_id ?? null,
       dispatchId,
     };
   }
@@ -765,9 +765,7 @@ function dispatchKey(executionId: string, vmId: string, attempt: number): string
 
 /** The limit a VM was just queued by in this state, if it is waiting in the queue. */
 function queuedBy(state: ExecutionState, vmId: string): 'max_concurrent' | 'group_concurrent' | null {
-  if (state.status === 'absent') return null;
-  const index = state.index.get(vmId);
-  const vm = index === undefined ? undefined : state.vms.at(index);
+  const vm = vmRunOf(state, vmId);
   if (vm?.phase !== 'queued') return null;
   return vm.conflict_type === 'max_concurrent' || vm.conflict_type === 'group_concurrent' ? vm.conflict_type : null;
 }
