@@ -32,24 +32,59 @@ export class ConcurrencyExhaustedError extends Error {
 
 const MAX_ATTEMPTS = 8;
 
-/**
- * Commands on one stream from this process run one after another: they would
- * only lose to each other on the expected revision. Retries are left for the
- * conflicts that come from other instances.
- */
-const streamQueues = new Map<string, Promise<void>>();
+/** At most this many commands are decided into one append. */
+const MAX_COMMANDS_PER_APPEND = 64;
 
-async function oneAtATime<T>(streamId: string, work: () => Promise<T>): Promise<T> {
-  const previous = streamQueues.get(streamId) ?? Promise.resolve();
-  let done!: () => void;
-  const mine = previous.then(() => new Promise<void>((resolve) => (done = resolve)));
-  streamQueues.set(streamId, mine);
-  await previous;
+/**
+ * Commands on one stream from this process run one after another: they would only
+ * lose to each other on the expected revision. Retries are left for the conflicts
+ * that come from other instances. Commands that queue up behind a running one are
+ * then decided in turn, each on the state the ones before it left, and appended
+ * together: a hot stream (an execution dispatching thousands of VMs) pays one append
+ * and one projection pass per group instead of one per command.
+ */
+interface PendingCommand {
+  commandFor: (state: unknown) => unknown;
+  context: CommandContext;
+  resolve: (result: DecisionResult<DomainEventShape, unknown>) => void;
+  reject: (error: unknown) => void;
+}
+
+interface StreamLane {
+  pending: PendingCommand[];
+  running: boolean;
+}
+
+const lanes = new WeakMap<EventStore, Map<string, StreamLane>>();
+
+function laneOf(store: EventStore, streamId: string): StreamLane {
+  let byStream = lanes.get(store);
+  if (!byStream) {
+    byStream = new Map();
+    lanes.set(store, byStream);
+  }
+  let lane = byStream.get(streamId);
+  if (!lane) {
+    lane = { pending: [], running: false };
+    byStream.set(streamId, lane);
+  }
+  return lane;
+}
+
+async function drainLane(store: EventStore, streamId: string, decider: Decider<unknown, DomainEventShape, unknown>, lane: StreamLane): Promise<void> {
   try {
-    return await work();
+    while (lane.pending.length > 0) {
+      const group = lane.pending.splice(0, MAX_COMMANDS_PER_APPEND);
+      if (group.length === 1) {
+        const [only] = group as [PendingCommand];
+        await decideAndAppend(store, streamId, decider, only.commandFor, only.context).then(only.resolve, only.reject);
+      } else {
+        await decideGroupAndAppend(store, streamId, decider, group);
+      }
+    }
   } finally {
-    done();
-    if (streamQueues.get(streamId) === mine) streamQueues.delete(streamId);
+    lane.running = false;
+    if (lane.pending.length === 0) lanes.get(store)?.delete(streamId);
   }
 }
 
@@ -98,7 +133,20 @@ export async function runDecider<C, E extends DomainEventShape, S>(
   commandFor: (state: S) => C | Promise<C>,
   context: CommandContext,
 ): Promise<DecisionResult<E, S>> {
-  return oneAtATime(streamId, () => decideAndAppend(store, streamId, decider, commandFor, context));
+  return new Promise<DecisionResult<E, S>>((resolve, reject) => {
+    const lane = laneOf(store, streamId);
+    lane.pending.push({
+      commandFor: commandFor as (state: unknown) => unknown,
+      context,
+      resolve: resolve as (result: DecisionResult<DomainEventShape, unknown>) => void,
+      reject,
+    });
+    if (lane.running) return;
+    // Started on a microtask, as awaiting a queue was: the caller's own code after
+    // this call runs before its `commandFor` does.
+    lane.running = true;
+    queueMicrotask(() => void drainLane(store, streamId, decider as unknown as Decider<unknown, DomainEventShape, unknown>, lane));
+  });
 }
 
 async function decideAndAppend<C, E extends DomainEventShape, S>(
@@ -142,6 +190,81 @@ async function decideAndAppend<C, E extends DomainEventShape, S>(
       // Someone else wrote first: back off a little (jittered) and decide again on fresh state.
       await new Promise((resolve) => setTimeout(resolve, Math.random() * 5 * attempt));
     }
+  }
+}
+
+type GroupOutcome = { error: unknown } | { events: DomainEventShape[]; state: unknown };
+
+/**
+ * Several queued commands of one stream: each decided on the state the ones before it
+ * leave, all their events appended at once with the expected revision. A command
+ * refused (or deciding nothing) settles alone; the others still append. As in
+ * decideAndAppend, the cached state is tried first and a refusal or no-op decided on it
+ * sends the whole group to fresh state; a conflict decides the whole group again.
+ */
+async function decideGroupAndAppend(store: EventStore, streamId: string, decider: Decider<unknown, DomainEventShape, unknown>, group: readonly PendingCommand[]): Promise<void> {
+  let trustCache = true;
+  for (let attempt = 1; ; attempt++) {
+    const cached = trustCache ? cachedState<unknown>(store, streamId, decider) : null;
+    trustCache = false;
+    let settled: { state: unknown; revision: number | null };
+    try {
+      settled = cached ?? (await loadState(store, streamId, decider));
+    } catch (error) {
+      for (const command of group) command.reject(error);
+      return;
+    }
+    let current = settled.state;
+    const outcomes: GroupOutcome[] = [];
+    let doubtful = false;
+    for (const command of group) {
+      try {
+        const events = decider.decide(await command.commandFor(current), current);
+        if (events.length === 0 && cached) doubtful = true;
+        current = events.reduce((s, e) => decider.evolve(s, e), current);
+        outcomes.push({ events, state: current });
+      } catch (error) {
+        if (cached) doubtful = true;
+        outcomes.push({ error });
+      }
+      if (doubtful) break;
+    }
+    if (doubtful) continue;
+
+    const toAppend = outcomes.flatMap((outcome, i) =>
+      'events' in outcome
+        ? outcome.events.map((event) => ({ id: newEventId(), type: event.type, data: event.data as Record<string, unknown>, metadata: metadataOf(group[i]!.context, event.type) }))
+        : [],
+    );
+    let position: Position | null = null;
+    if (toAppend.length > 0) {
+      try {
+        const result = await store.append(streamId, toAppend, settled.revision === null ? 'no_stream' : settled.revision);
+        rememberState(store, streamId, decider, current, result.nextExpectedRevision);
+        position = result.position;
+      } catch (error) {
+        const retry = error instanceof WrongExpectedVersionError && attempt < MAX_ATTEMPTS;
+        if (retry) {
+          await new Promise((resolve) => setTimeout(resolve, Math.random() * 5 * attempt));
+          continue;
+        }
+        const failure = error instanceof WrongExpectedVersionError ? new ConcurrencyExhaustedError(streamId, attempt) : error;
+        for (const command of group) command.reject(failure);
+        return;
+      }
+    }
+    // Each command's revision is the stream's right after its own events.
+    let revision = settled.revision ?? -1;
+    outcomes.forEach((outcome, i) => {
+      const command = group[i]!;
+      if ('error' in outcome) {
+        command.reject(outcome.error);
+        return;
+      }
+      revision += outcome.events.length;
+      command.resolve({ events: outcome.events, state: outcome.state, position: outcome.events.length > 0 ? position : null, revision: revision < 0 ? null : revision });
+    });
+    return;
   }
 }
 

@@ -103,4 +103,69 @@ describe('the command loop', () => {
       ConcurrencyExhaustedError,
     );
   });
+
+  describe('commands queued on one stream', () => {
+    type Step = { type: 'Step'; refuse?: boolean };
+    type Stepped = { type: 'Stepped'; data: { to: number } };
+    const stepper: Decider<Step, Stepped, number> = {
+      initialState: 0,
+      evolve: (_state, event) => event.data.to,
+      decide: (command, state) => {
+        if (command.refuse) throw new Error(`step refused at ${state}`);
+        return [{ type: 'Stepped', data: { to: state + 1 } }];
+      },
+    };
+    /** The store, counting its appends. */
+    const counting = (inner: EventStore): { store: EventStore; appends: () => number } => {
+      let appends = 0;
+      const store = Object.create(inner) as EventStore;
+      store.append = (...args: Parameters<EventStore['append']>) => ((appends += 1), inner.append(...args));
+      return { store, appends: () => appends };
+    };
+
+    it('decides each on the state the ones before it left, and appends them together', async () => {
+      const { store: countingStore, appends } = counting(store);
+      const results = await Promise.all(Array.from({ length: 10 }, () => runDecider(countingStore, 'steps-a', stepper, () => ({ type: 'Step' as const }), context)));
+      assert.deepEqual(results.map((r) => r.state), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 'each answer is the state right after its own step');
+      assert.deepEqual(results.map((r) => r.revision), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+      assert.deepEqual((await countingStore.readStream('steps-a')).map((e) => e.data.to), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+      assert.ok(appends() < 10, `10 commands took ${appends()} appends`);
+    });
+
+    it('settles a refused command alone: the others of its group are appended', async () => {
+      const outcomes = await Promise.allSettled(
+        [false, false, true, false].map((refuse) => runDecider(store, 'steps-b', stepper, () => ({ type: 'Step' as const, refuse }), context)),
+      );
+      assert.deepEqual(outcomes.map((o) => o.status), ['fulfilled', 'fulfilled', 'rejected', 'fulfilled']);
+      assert.match(String((outcomes[2] as PromiseRejectedResult).reason), /step refused at 2/);
+      assert.deepEqual((await store.readStream('steps-b')).map((e) => e.data.to), [1, 2, 3]);
+    });
+
+    it('decides a whole group again when another writer got in first', async () => {
+      await runDecider(store, 'steps-c', stepper, () => ({ type: 'Step' as const }), context);
+      let interfered = false;
+      const results = await Promise.all(
+        Array.from({ length: 4 }, (_, i) =>
+          runDecider(
+            store,
+            'steps-c',
+            stepper,
+            async () => {
+              if (i === 2 && !interfered) {
+                interfered = true;
+                const events = await store.readStream('steps-c');
+                await store.append('steps-c', [{ id: randomUUID(), type: 'Stepped', data: { to: 100 }, metadata: metadataOf(context, 'Stepped') }], events.length - 1);
+              }
+              return { type: 'Step' as const };
+            },
+            context,
+          ),
+        ),
+      );
+      const stream = (await store.readStream('steps-c')).map((e) => e.data.to);
+      assert.ok(stream.includes(100), 'the other writer\'s event stays');
+      assert.deepEqual(stream, [1, 100, 101, 102, 103, 104], 'the group of four decided again on top of it');
+      assert.deepEqual(results.map((r) => r.state), [101, 102, 103, 104]);
+    });
+  });
 });
