@@ -11,10 +11,32 @@ interface Entry {
   decider: object;
   state: unknown;
   revision: number | null;
+  /** The era it was last moved to the recent end in (see `touch`). */
+  era: number;
 }
 
 /** Enough for every hot aggregate of a large installation; older ones are folded again. */
 const MAX_ENTRIES = 20_000;
+
+/**
+ * Recency is kept by era rather than on every use: a Map keeps insertion order, so
+ * moving an entry to the recent end is a delete and a set, which a hot stream (an
+ * execution taking thousands of commands) would pay on every command. An entry is
+ * moved once per era (ERA_LENGTH uses), which keeps the least recently used first
+ * but for the last era's order.
+ */
+const ERA_LENGTH = 1024;
+let uses = 0;
+let era = 0;
+
+function nextUse(): number {
+  uses += 1;
+  if (uses >= ERA_LENGTH) {
+    uses = 0;
+    era += 1;
+  }
+  return era;
+}
 
 const caches = new WeakMap<EventStore, Map<string, Entry>>();
 
@@ -31,16 +53,29 @@ export function cachedState<S>(store: EventStore, streamId: string, decider: obj
   const cache = cacheOf(store);
   const entry = cache.get(streamId);
   if (!entry || entry.decider !== decider) return null;
-  // Touch: a Map keeps insertion order, so the first key is the least recently used.
-  cache.delete(streamId);
-  cache.set(streamId, entry);
+  const now = nextUse();
+  if (entry.era !== now) {
+    // The first key of the Map is the least recently used one.
+    cache.delete(streamId);
+    cache.set(streamId, entry);
+    entry.era = now;
+  }
   return { state: entry.state as S, revision: entry.revision };
 }
 
 export function rememberState(store: EventStore, streamId: string, decider: object, state: unknown, revision: number | null): void {
   const cache = cacheOf(store);
+  const now = nextUse();
+  const entry = cache.get(streamId);
+  if (entry !== undefined && entry.era === now) {
+    // Updated in place: it was moved to the recent end in this era already.
+    entry.decider = decider;
+    entry.state = state;
+    entry.revision = revision;
+    return;
+  }
   cache.delete(streamId);
-  cache.set(streamId, { decider, state, revision });
+  cache.set(streamId, { decider, state, revision, era: now });
   if (cache.size > MAX_ENTRIES) {
     const oldest = cache.keys().next().value;
     if (oldest !== undefined) cache.delete(oldest);
