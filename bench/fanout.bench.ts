@@ -28,13 +28,15 @@
  *   most active jobs at once must never exceed 50, and the execution must end.
  *
  * Per run, on a throwaway store: the service starts in-process (process manager on
- * the real clock, no ticker), the fake holds every VM in its inventory; the schedule,
+ * the real clock, no ticker); the fake runs in a child process of its own (the real
+ * appliances are other machines), so the run's CPU and event loop are the service's
+ * alone, and holds every VM in its inventory; the schedule,
  * the group and the VMs are created through the API (app.inject, 32 at a time;
  * assignment in batches of 1,000 ids): setup, not timed. Then POST
- * /schedules/{id}/trigger, and the fake's request log is watched.
+ * /schedules/{id}/trigger, and the fake's reports are watched (the times of its
+ * replication POSTs, its most active jobs at once, its counts and its own CPU).
  */
 import { spawn } from 'node:child_process';
-import { EventEmitter } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -46,7 +48,8 @@ import { executionDecider, executionDetails, isEnded } from '../src/domain/execu
 import { loadIntegrationConfig } from '../src/integrations/integration-config.js';
 import { startService } from '../src/service.js';
 import { apiClient } from '../test/support/api-client.js';
-import { fakeVm, startFakeAppliances, type VmScript } from '../test/support/fake-appliances.js';
+import { fakeVm, type VmScript } from '../test/support/fake-appliances.js';
+import { startFakeAppliancesProcess } from '../test/support/fake-appliances-host.js';
 import { createTestDatabase } from '../test/support/mariadb.js';
 
 type BenchDb = 'sqlite' | 'mariadb';
@@ -88,7 +91,10 @@ interface Result {
   maxActive: number;
   omaGets: number;
   discoveries: number;
+  /** CPU of the service's process (this one) over the run. */
   cpuSeconds: number;
+  /** CPU of the fake appliances' process over the run. */
+  fakeCpuSeconds: number;
   peakRssMb: number;
   /** Failed and skipped VMs by message. */
   failures: Record<string, number>;
@@ -112,9 +118,7 @@ async function runOne(db: BenchDb, benchCase: BenchCase): Promise<Result> {
   const names = Array.from({ length: vmCount }, (_, i) => `fan-${String(i + 1).padStart(5, '0')}`);
   const scripts: Record<string, VmScript> = {};
   if (POLLS_TO_FINISH !== 2) for (const name of names) scripts[name] = { pollsToFinish: POLLS_TO_FINISH };
-  // The fake holds one abort listener per answer in flight (its latency wait): thousands at once, by design.
-  EventEmitter.defaultMaxListeners = 0;
-  const fake = await startFakeAppliances({ vms: names.map((name) => fakeVm(name, { datacenter: DATACENTER })), latencyMs: LATENCY_MS, scripts });
+  const fake = await startFakeAppliancesProcess({ vms: names.map((name) => fakeVm(name, { datacenter: DATACENTER })), latencyMs: LATENCY_MS, scripts });
 
   const dataDir = await mkdtemp(join(tmpdir(), 'bench-fanout-'));
   let databaseUrl: string | null = null;
@@ -173,7 +177,8 @@ async function runOne(db: BenchDb, benchCase: BenchCase): Promise<Result> {
     const setupSeconds = (performance.now() - setupStarted) / 1000;
     await service.processManager!.whenIdle();
 
-    // The run: trigger, then watch the fake's request log.
+    // The run: trigger, then watch the fake's reports.
+    const fakeBefore = await fake.report(0);
     const cpuBefore = process.cpuUsage();
     const triggeredAt = Date.now();
     const trigger = await api.post(`/schedules/${scheduleId}/trigger`, { reason: 'bench' });
@@ -182,17 +187,17 @@ async function runOne(db: BenchDb, benchCase: BenchCase): Promise<Result> {
     const executionId = String(trigger.body.execution_id);
 
     const postTimes: number[] = [];
-    let scanned = 0;
-    const scan = () => {
-      const requests = fake.requests;
-      for (; scanned < requests.length; scanned += 1) if (requests[scanned]!.route === 'create') postTimes.push(requests[scanned]!.receivedAt);
+    let seen = fakeBefore;
+    const scan = async () => {
+      seen = await fake.report(postTimes.length);
+      postTimes.push(...seen.replicationPostTimes);
     };
     const deadline = triggeredAt + TIMEOUT_SECONDS * 1000;
     let reported = triggeredAt;
     let checked = triggeredAt;
     while (postTimes.length < vmCount && Date.now() < deadline) {
       await sleep(10);
-      scan();
+      await scan();
       if (Date.now() - checked >= 1000) {
         // An execution that ended (VMs failed or skipped) makes no more calls.
         checked = Date.now();
@@ -200,7 +205,7 @@ async function runOne(db: BenchDb, benchCase: BenchCase): Promise<Result> {
       }
       if (Date.now() - reported >= 10_000) {
         reported = Date.now();
-        console.error(`    ${((reported - triggeredAt) / 1000).toFixed(0)} s: ${postTimes.length} replication POSTs, ${fake.activeJobCount()} jobs active, RSS ${(process.memoryUsage().rss / 1048576).toFixed(0)} MB`);
+        console.error(`    ${((reported - triggeredAt) / 1000).toFixed(0)} s: ${postTimes.length} replication POSTs, ${seen.activeJobs} jobs active, RSS ${(process.memoryUsage().rss / 1048576).toFixed(0)} MB`);
       }
     }
     let state = (await loadState(service.store, streamIds.execution(executionId), executionDecider)).state;
@@ -210,7 +215,7 @@ async function runOne(db: BenchDb, benchCase: BenchCase): Promise<Result> {
     }
     const endedMs = Date.now() - triggeredAt;
     const cpu = process.cpuUsage(cpuBefore);
-    scan();
+    await scan();
     postTimes.sort((a, b) => a - b);
     const firstWave = Math.min(vmCount, maxConcurrentJobs, maxConcurrentVms);
     const ended = state.status !== 'absent' ? state.ended : undefined;
@@ -237,10 +242,11 @@ async function runOne(db: BenchDb, benchCase: BenchCase): Promise<Result> {
       jobsCompleted: ended?.jobs_completed ?? 0,
       jobsFailed: ended?.jobs_failed ?? 0,
       jobsSkipped: ended?.jobs_skipped ?? 0,
-      maxActive: fake.maxActiveJobs(),
-      omaGets: fake.requests.filter((r) => r.route === 'oma_state').length,
-      discoveries: fake.discoveries().length,
+      maxActive: seen.maxActiveJobs,
+      omaGets: seen.omaPolls,
+      discoveries: seen.discoveries,
       cpuSeconds: (cpu.user + cpu.system) / 1e6,
+      fakeCpuSeconds: seen.cpuSeconds - fakeBefore.cpuSeconds,
       peakRssMb: process.resourceUsage().maxRSS / 1024,
       failures,
     };
@@ -273,7 +279,7 @@ const seconds = (ms: number) => (Number.isFinite(ms) ? `${(ms / 1000).toFixed(2)
 
 function table(results: Result[]): string {
   const rows = [
-    ['database', 'case', 'VMs', 'limits (jobs / vms)', 'first call', 'first wave', 'time to all calls', 'calls/s', 'ended', 'max in flight', 'outcome', 'CPU', 'peak RSS', 'verdict'],
+    ['database', 'case', 'VMs', 'limits (jobs / vms)', 'first call', 'first wave', 'time to all calls', 'calls/s', 'ended', 'max in flight', 'outcome', 'CPU (service / fake)', 'peak RSS', 'verdict'],
     ...results.map((r) => {
       const verdict =
         r.case === 'max'
@@ -291,7 +297,7 @@ function table(results: Result[]): string {
         `${seconds(r.endedMs)} ${r.status}`,
         String(r.maxActive),
         `${r.jobsCompleted} ok / ${r.jobsFailed} failed / ${r.jobsSkipped} skipped`,
-        `${r.cpuSeconds.toFixed(1)} s`,
+        `${r.cpuSeconds.toFixed(1)} s / ${r.fakeCpuSeconds.toFixed(1)} s`,
         `${r.peakRssMb.toFixed(0)} MB`,
         verdict,
       ];

@@ -6,6 +6,7 @@
  */
 import { setTimeout as delay } from 'node:timers/promises';
 import { GatewayError, redactSecrets } from './gateway-errors.js';
+import { CONNECT_TIMEOUT_CODE, ExchangeTimeoutError, sendHttpRequest } from './http-transport.js';
 import { parseJsonText, ShapeError } from './json-shape.js';
 
 export interface Appliance {
@@ -37,7 +38,7 @@ export interface RetryPolicy {
 export const DEFAULT_READ_RETRIES: RetryPolicy = { delaysMs: [200, 1000], sleep: (ms) => delay(ms) };
 
 /** Errors raised before any byte was sent: no job can have been created. */
-const CONNECT_PHASE_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL', 'UND_ERR_CONNECT_TIMEOUT']);
+const CONNECT_PHASE_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL', CONNECT_TIMEOUT_CODE]);
 
 /** `path` under the configured base URL, keeping any path prefix the base has (e.g. behind a proxy). */
 export function applianceUrl(baseUrl: string, path: string): URL {
@@ -49,28 +50,12 @@ export function describeRequest(appliance: Appliance, request: Pick<ExchangeRequ
 }
 
 export async function exchange(appliance: Appliance, request: ExchangeRequest): Promise<ExchangeAnswer> {
-  const what = describeRequest(appliance, request);
-  const fail = (kind: 'timeout' | 'unreachable', message: string, requestMayHaveArrived: boolean): GatewayError =>
-    new GatewayError(kind, redactSecrets(`${what}: ${message}`, appliance.secrets), { requestMayHaveArrived });
   try {
-    const response = await fetch(request.url, {
-      method: request.method,
-      headers: {
-        accept: 'application/json, text/plain',
-        ...(request.json === undefined ? {} : { 'content-type': 'application/json' }),
-        ...request.headers,
-      },
-      body: request.json === undefined ? undefined : JSON.stringify(request.json),
-      // A redirect would carry the token and the body elsewhere: answer it as an HTTP error instead.
-      redirect: 'manual',
-      // The same signal bounds reading the body, so a trickling answer times out too.
-      signal: AbortSignal.timeout(request.timeoutMs),
-    });
-    return { status: response.status, text: await response.text() };
+    return await sendHttpRequest(request);
   } catch (error) {
-    if (error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError')) {
-      throw fail('timeout', `no answer within ${request.timeoutMs} ms`, true);
-    }
+    const fail = (kind: 'timeout' | 'unreachable', message: string, requestMayHaveArrived: boolean): GatewayError =>
+      new GatewayError(kind, redactSecrets(`${describeRequest(appliance, request)}: ${message}`, appliance.secrets), { requestMayHaveArrived });
+    if (error instanceof ExchangeTimeoutError) throw fail('timeout', error.message, true);
     const code = transportErrorCode(error);
     const connectPhase = code !== undefined && CONNECT_PHASE_CODES.has(code);
     throw fail('unreachable', connectPhase ? `cannot connect (${code})` : `connection failed${code ? ` (${code})` : ''}`, !connectPhase);
@@ -143,7 +128,7 @@ export function answerMessage(text: string): string {
   return message.length > MESSAGE_LIMIT ? `${message.slice(0, MESSAGE_LIMIT)}...` : message;
 }
 
-/** The system error code behind a fetch failure (undici wraps it in `cause`, sometimes in an AggregateError). */
+/** The system error code behind a transport failure (a failed connection to several addresses is an AggregateError). */
 function transportErrorCode(error: unknown): string | undefined {
   const seen = new Set<unknown>();
   let current: unknown = error;

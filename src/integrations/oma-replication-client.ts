@@ -60,7 +60,6 @@ export function createOmaReplicationClient(options: OmaClientOptions): OmaReplic
   }
 
   function creationOutcome(post: ExchangeRequest, answer: ExchangeAnswer): StartReplicationResult {
-    const message = redactSecrets(answerMessage(answer.text), oma.secrets);
     if (answer.status >= 200 && answer.status < 300) {
       try {
         return readStartedJob(parseJsonText(answer.text));
@@ -70,6 +69,7 @@ export function createOmaReplicationClient(options: OmaClientOptions): OmaReplic
         return { kind: 'unconfirmed', reason: redactSecrets(`${describeRequest(oma, post)}: HTTP ${answer.status} but ${error.message}`, oma.secrets) };
       }
     }
+    const message = redactSecrets(answerMessage(answer.text), oma.secrets);
     if (answer.status === 409) return { kind: 'active_job', message, jobId: readActiveJobId(answer.text) };
     if (answer.status >= 500) return { kind: 'unconfirmed', reason: redactSecrets(`${describeRequest(oma, post)}: HTTP ${answer.status} ${message}`, oma.secrets) };
     return { kind: 'rejected', status: answer.status, message: message || `HTTP ${answer.status}` };

@@ -1,0 +1,85 @@
+import assert from 'node:assert/strict';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import { GatewayError } from '../../src/integrations/gateway-errors.js';
+import { exchange, type Appliance } from '../../src/integrations/http-exchange.js';
+
+const OMA: Appliance = { label: 'OMA', secrets: ['token-42'] };
+
+/** Transport behaviours the clients rely on, against a server that misbehaves on purpose. */
+describe('HTTP exchange with an appliance', () => {
+  let server: Server;
+  let base: string;
+  let connections = 0;
+  const paths: string[] = [];
+
+  before(async () => {
+    server = createServer((request, response) => {
+      paths.push(request.url ?? '');
+      switch (request.url) {
+        case '/moved':
+          response.writeHead(302, { location: '/elsewhere' });
+          return response.end('moved');
+        case '/trickle': {
+          response.writeHead(200, { 'content-type': 'text/plain' });
+          const drip = setInterval(() => response.write('.'), 20);
+          response.on('close', () => clearInterval(drip));
+          return;
+        }
+        case '/cut':
+          response.writeHead(200, { 'content-type': 'application/json', 'content-length': '1000' });
+          response.write('{"status":');
+          setTimeout(() => request.socket.destroy(), 10);
+          return;
+        default:
+          response.writeHead(200, { 'content-type': 'application/json' });
+          return response.end(JSON.stringify({ authorization: request.headers.authorization ?? null }));
+      }
+    });
+    server.on('connection', () => (connections += 1));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  after(
+    () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  );
+
+  it('keeps the connection alive across exchanges, sending the given headers', async () => {
+    const before = connections;
+    for (let call = 0; call < 3; call += 1) {
+      const answer = await exchange(OMA, { method: 'GET', url: new URL(`${base}/state`), headers: { authorization: 'Bearer token-42' }, timeoutMs: 2000 });
+      assert.deepEqual(answer, { status: 200, text: '{"authorization":"Bearer token-42"}' });
+    }
+    assert.equal(connections - before, 1);
+  });
+
+  it('answers a redirect as it is, without following it', async () => {
+    assert.deepEqual(await exchange(OMA, { method: 'POST', url: new URL(`${base}/moved`), json: { a: 1 }, timeoutMs: 2000 }), { status: 302, text: 'moved' });
+    assert.equal(paths.includes('/elsewhere'), false);
+  });
+
+  it('times out an answer that trickles in for longer than the bound', async () => {
+    const started = Date.now();
+    await assert.rejects(exchange(OMA, { method: 'GET', url: new URL(`${base}/trickle`), timeoutMs: 150 }), (error: unknown) => {
+      assert.ok(error instanceof GatewayError);
+      assert.equal(error.kind, 'timeout');
+      assert.match(error.message, /^OMA GET http:\/\/127\.0\.0\.1:\d+\/trickle: no answer within 150 ms$/);
+      return true;
+    });
+    assert.ok(Date.now() - started < 1000);
+  });
+
+  it('reports an answer cut short as unreachable after the request arrived', async () => {
+    await assert.rejects(exchange(OMA, { method: 'POST', url: new URL(`${base}/cut`), json: {}, timeoutMs: 2000 }), (error: unknown) => {
+      assert.ok(error instanceof GatewayError);
+      assert.equal(error.kind, 'unreachable');
+      assert.equal(error.details.requestMayHaveArrived, true);
+      return true;
+    });
+  });
+});
