@@ -24,8 +24,17 @@ export class ExchangeTimeoutError extends Error {
   override readonly name = 'ExchangeTimeoutError';
 }
 
+/**
+ * Connections open at once to one appliance: a fan-out of thousands of VMs queues its
+ * calls here instead of opening a connection per call (an appliance's listen queue
+ * overflows, and its answers come back late). A queued call's timeout starts when it
+ * gets its connection.
+ */
+export const MAX_CONNECTIONS_PER_APPLIANCE = 64;
+
 const AGENT_OPTIONS: AgentOptions = {
   keepAlive: true,
+  maxSockets: MAX_CONNECTIONS_PER_APPLIANCE,
   // Idle connections close after this (or 1 s before the server's Keep-Alive hint, if sooner).
   timeout: 4000,
   // Idle connections kept per origin are not capped: a wave of calls is followed by the next one.
@@ -60,7 +69,7 @@ const httpsAgent = new ApplianceHttpsAgent(AGENT_OPTIONS);
 
 /**
  * Sends `request` and reads its answer as UTF-8 text. Rejects with
- * ExchangeTimeoutError after `timeoutMs`, or with the transport's error (its
+ * ExchangeTimeoutError `timeoutMs` after it got its connection, or with the transport's error (its
  * `code`: ECONNREFUSED, ECONNRESET, ...).
  */
 export function sendHttpRequest(request: ExchangeRequest): Promise<ExchangeAnswer> {
@@ -90,10 +99,12 @@ export function sendHttpRequest(request: ExchangeRequest): Promise<ExchangeAnswe
       ? httpsRequest(request.url, { method: request.method, headers, agent: httpsAgent }, answered)
       : httpRequest(request.url, { method: request.method, headers, agent: httpAgent }, answered);
     outgoing.on('error', failed);
-    timer = setTimeout(() => {
-      reject(new ExchangeTimeoutError(`no answer within ${request.timeoutMs} ms`));
-      outgoing.destroy();
-    }, request.timeoutMs);
+    outgoing.once('socket', () => {
+      timer = setTimeout(() => {
+        reject(new ExchangeTimeoutError(`no answer within ${request.timeoutMs} ms`));
+        outgoing.destroy();
+      }, request.timeoutMs);
+    });
     outgoing.end(body);
   });
 }

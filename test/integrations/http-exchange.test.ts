@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { GatewayError } from '../../src/integrations/gateway-errors.js';
 import { exchange, type Appliance } from '../../src/integrations/http-exchange.js';
+import { MAX_CONNECTIONS_PER_APPLIANCE } from '../../src/integrations/http-transport.js';
 
 const OMA: Appliance = { label: 'OMA', secrets: ['token-42'] };
 
@@ -27,6 +28,12 @@ describe('HTTP exchange with an appliance', () => {
           response.on('close', () => clearInterval(drip));
           return;
         }
+        case '/slow':
+          setTimeout(() => {
+            response.writeHead(200, { 'content-type': 'application/json' });
+            response.end('{}');
+          }, 20);
+          return;
         case '/cut':
           response.writeHead(200, { 'content-type': 'application/json', 'content-length': '1000' });
           response.write('{"status":');
@@ -56,6 +63,25 @@ describe('HTTP exchange with an appliance', () => {
       assert.deepEqual(answer, { status: 200, text: '{"authorization":"Bearer token-42"}' });
     }
     assert.equal(connections - before, 1);
+  });
+
+  it('queues a burst of calls on a bounded number of connections, timing each from its connection', async () => {
+    let open = 0;
+    let most = 0;
+    const counting = (socket: import('node:net').Socket) => {
+      open += 1;
+      most = Math.max(most, open);
+      socket.once('close', () => (open -= 1));
+    };
+    server.on('connection', counting);
+    try {
+      // 600 calls of 20 ms each over at most 64 connections take ~200 ms: longer than each call's own 150 ms bound.
+      const answers = await Promise.all(Array.from({ length: 600 }, () => exchange(OMA, { method: 'GET', url: new URL(`${base}/slow`), timeoutMs: 150 })));
+      assert.ok(answers.every((answer) => answer.status === 200));
+      assert.ok(most <= MAX_CONNECTIONS_PER_APPLIANCE, `${most} connections at once`);
+    } finally {
+      server.off('connection', counting);
+    }
   });
 
   it('answers a redirect as it is, without following it', async () => {
