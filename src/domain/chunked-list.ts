@@ -38,6 +38,24 @@ export class ChunkedList<T> implements Iterable<T> {
     return new ChunkedList(chunks, this.length);
   }
 
+  /**
+   * Indexes whose item is not the one `earlier` holds there (every index when the
+   * lengths differ). Chunks the two lists share are skipped: for a list made from
+   * `earlier` by a few `with`, this reads those few chunks.
+   */
+  indexesChangedSince(earlier: ChunkedList<T>): number[] {
+    const changed: number[] = [];
+    const comparable = earlier.length === this.length;
+    this.chunks.forEach((chunk, c) => {
+      const before = comparable ? earlier.chunks[c] : undefined;
+      if (chunk === before) return;
+      chunk.forEach((item, k) => {
+        if (before === undefined || item !== before[k]) changed.push((c << CHUNK_BITS) + k);
+      });
+    });
+    return changed;
+  }
+
   *[Symbol.iterator](): Iterator<T> {
     for (const chunk of this.chunks) yield* chunk;
   }

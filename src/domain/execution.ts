@@ -23,6 +23,7 @@
  * max_reconciliations claims without an answer the attempt fails.
  */
 import { ChunkedList } from './chunked-list.js';
+import { PositionSet } from './position-set.js';
 import { DomainError, type Decider } from './decider.js';
 import { firstConflict, type ConflictType, type SkipConflictType, type VmCheckFacts } from './conflict-checks.js';
 import type {
@@ -56,8 +57,11 @@ export function isFailedJobStatus(status: string): boolean {
 
 export type VmPhase = 'pending' | 'queued' | 'requested' | 'running' | 'waiting_retry' | 'completed' | 'failed' | 'skipped' | 'cancelled';
 
+const VM_PHASES: readonly VmPhase[] = ['pending', 'queued', 'requested', 'running', 'waiting_retry', 'completed', 'failed', 'skipped', 'cancelled'];
 /** Phases in which a VM keeps the execution open. */
 const OPEN_PHASES: readonly VmPhase[] = ['pending', 'queued', 'requested', 'running', 'waiting_retry'];
+/** Phases from which an evaluation may move a VM (waiting_retry once its retry is due); a cancel drops them. */
+const AWAITING_EVALUATION: readonly VmPhase[] = ['pending', 'queued', 'waiting_retry'];
 
 export interface JobInFlight {
   job_id: string;
@@ -110,7 +114,17 @@ export interface VmTally {
 
 const EMPTY_TALLY: VmTally = { open: 0, slots: 0, slots_by_group: {} };
 
+/** Plan positions of the VMs in each phase. */
+export type PhaseMembers = Readonly<Record<VmPhase, PositionSet>>;
+
 const NO_VMS = ChunkedList.from<VmRun>([]);
+const NO_PHASES = phasesOf([]);
+
+function phasesOf(vms: readonly VmRun[]): PhaseMembers {
+  const positions = new Map<VmPhase, number[]>(VM_PHASES.map((phase) => [phase, []]));
+  vms.forEach((vm, i) => positions.get(vm.phase)!.push(i));
+  return Object.fromEntries(VM_PHASES.map((phase) => [phase, PositionSet.of(vms.length, positions.get(phase))])) as Record<VmPhase, PositionSet>;
+}
 
 function tallyOf(vms: Iterable<VmRun>): VmTally {
   let tally = EMPTY_TALLY;
@@ -143,6 +157,8 @@ export interface ExecutionRecord extends ExecutionScheduling {
   index: ReadonlyMap<string, number>;
   /** Counts over `vms`, kept by evolve so that no decision scans every VM. */
   tally: VmTally;
+  /** Positions in `vms` of each phase's VMs, kept by evolve so that listing a phase reads its VMs only. */
+  phases: PhaseMembers;
   /** Jobs created (JobStarted), retries included. */
   jobs_created: number;
   /** Set by ExecutionCancelled; the execution ends once its running jobs finish. */
@@ -347,7 +363,18 @@ function updateVm(state: ExecutionRecord, vmId: string, change: (vm: VmRun) => V
   if (i === undefined || !vm) return state;
   const changed = change(vm);
   if (changed === vm) return state;
-  return { ...state, vms: state.vms.with(i, changed), tally: retally(state.tally, vm, changed) };
+  const phases = changed.phase === vm.phase ? state.phases : { ...state.phases, [vm.phase]: state.phases[vm.phase].without(i), [changed.phase]: state.phases[changed.phase].with(i) };
+  return { ...state, vms: state.vms.with(i, changed), tally: retally(state.tally, vm, changed), phases };
+}
+
+/** The VMs in any of `phases`, in plan order. */
+function vmsIn(state: ExecutionRecord, phases: readonly VmPhase[]): VmRun[] {
+  return PositionSet.union(phases.map((phase) => state.phases[phase])).map((i) => state.vms.at(i)!);
+}
+
+/** The VM running the job `jobId`, if any. */
+function vmRunningJob(state: ExecutionRecord, jobId: string): VmRun | undefined {
+  return vmsIn(state, ['running']).find((vm) => vm.job?.job_id === jobId);
 }
 
 function isOpen(vm: VmRun): boolean {
@@ -370,7 +397,7 @@ function checkStatus(problems: Problems, value: unknown): void {
 function vmWithJob(state: ExecutionRecord, jobId: string, vmHint?: string): VmRun {
   const candidate = vmHint === undefined ? undefined : vmRunOf(state, vmHint);
   if (candidate?.phase === 'running' && candidate.job?.job_id === jobId) return candidate;
-  const vm = candidate?.job_ids.includes(jobId) ? undefined : state.vms.find((v) => v.phase === 'running' && v.job?.job_id === jobId);
+  const vm = candidate?.job_ids.includes(jobId) ? undefined : vmRunningJob(state, jobId);
   if (vm) return vm;
   const owner = candidate?.job_ids.includes(jobId) ? candidate : state.vms.find((v) => v.job_ids.includes(jobId));
   if (owner) throw new DomainError('Conflict', `job ${jobId} of VM ${owner.vm_context_id} has already ended (a terminal status cannot change)`);
@@ -468,7 +495,7 @@ export interface ExecutionCounters {
 
 export function executionCounters(state: ExecutionState): ExecutionCounters {
   if (state.status === 'absent') return { vms_eligible: 0, jobs_created: 0, jobs_completed: 0, jobs_failed: 0, jobs_skipped: 0 };
-  const count = (phase: VmPhase) => state.vms.filter((v) => v.phase === phase).length;
+  const count = (phase: VmPhase) => state.phases[phase].size;
   return {
     vms_eligible: state.vms.filter((v) => v.attempts > 0).length,
     jobs_created: state.jobs_created,
@@ -482,7 +509,7 @@ const FAILED_NAMES_SHOWN = 5;
 
 function endedEvent(state: ExecutionRecord, at: string, override?: { status: ExecutionEndStatus; error_message: string }): ExecutionEnded {
   const counters = executionCounters(state);
-  const failed = state.vms.filter((v) => v.phase === 'failed');
+  const failed = vmsIn(state, ['failed']);
   const status: ExecutionEndStatus = override?.status ?? (state.cancel ? 'cancelled' : failed.length > 0 ? 'failed' : 'completed');
   let error_message: string | null = override?.error_message ?? null;
   if (error_message === null && failed.length > 0) {
@@ -792,7 +819,7 @@ function recordPhantom(command: RecordPhantom, state: ExecutionRecord): Executio
 function cancelExecution(command: CancelExecution, state: ExecutionRecord): ExecutionEvent[] {
   if (ENDED_STATUSES.includes(state.status)) throw new DomainError('Conflict', `execution ${state.execution_id} has already ended (${state.status})`);
   if (state.cancel) return []; // cancelled already; its running jobs are finishing
-  const dropped = state.vms.filter((v) => v.phase === 'pending' || v.phase === 'queued' || v.phase === 'waiting_retry').map((v) => v.vm_context_id);
+  const dropped = vmsIn(state, AWAITING_EVALUATION).map((v) => v.vm_context_id);
   const events: ExecutionEvent[] = [{ type: 'ExecutionCancelled', data: { reason: command.reason ?? null, dropped_vm_ids: dropped, at: command.at } }];
   return withEnding(state, events, command.at);
 }
@@ -866,6 +893,7 @@ function evolve(state: ExecutionState, event: ExecutionEvent): ExecutionState {
       vms: NO_VMS,
       index: new Map(),
       tally: EMPTY_TALLY,
+      phases: NO_PHASES,
       jobs_created: 0,
       cancel: null,
       skip: null,
@@ -886,6 +914,7 @@ function evolve(state: ExecutionState, event: ExecutionEvent): ExecutionState {
         vms: ChunkedList.from(vms),
         index: new Map(vms.map((v, i) => [v.vm_context_id, i])),
         tally: tallyOf(vms),
+        phases: phasesOf(vms),
       };
     }
     case 'VmSkipped':
@@ -968,7 +997,7 @@ function evolve(state: ExecutionState, event: ExecutionEvent): ExecutionState {
     case 'ExecutionCancelled': {
       const dropped = new Set(event.data.dropped_vm_ids);
       const vms = state.vms.map((vm) => (dropped.has(vm.vm_context_id) ? { ...vm, phase: 'cancelled' as const, retry_at: null } : vm));
-      return { ...state, vms: ChunkedList.from(vms), tally: tallyOf(vms), cancel: { reason: event.data.reason, at: event.data.at } };
+      return { ...state, vms: ChunkedList.from(vms), tally: tallyOf(vms), phases: phasesOf(vms), cancel: { reason: event.data.reason, at: event.data.at } };
     }
     case 'ExecutionEnded':
       return { ...state, status: event.data.status, completed_at: event.data.completed_at, ended: event.data };
@@ -998,7 +1027,15 @@ function evaluable(vm: VmRun, at: string | Date): boolean {
 /** VMs an EvaluateVm may move at `at`, in plan order: pending, queued, and waiting for a retry that is due. */
 export function evaluableVms(state: ExecutionState, at: string | Date): VmRun[] {
   if (state.status !== 'running' || state.cancel) return [];
-  return state.vms.filter((vm) => evaluable(vm, at));
+  return vmsIn(state, AWAITING_EVALUATION).filter((vm) => evaluable(vm, at));
+}
+
+/** Whether evaluableVms lists any VM at `at`, without listing them. */
+export function hasEvaluableVms(state: ExecutionState, at: string | Date): boolean {
+  if (state.status !== 'running' || state.cancel) return false;
+  if (state.phases.pending.size > 0 || state.phases.queued.size > 0) return true;
+  const retry = nextRetryAt(state);
+  return retry !== null && toMs(at) >= toMs(retry);
 }
 
 export interface InFlightJob extends JobInFlight {
@@ -1007,12 +1044,37 @@ export interface InFlightJob extends JobInFlight {
   group_id: string | null;
 }
 
-/** Jobs running now (for status polling and the phantom scan). */
+function inFlightJobOf(vm: VmRun): InFlightJob | null {
+  if (vm.phase !== 'running' || vm.job === null) return null;
+  return { ...vm.job, vm_context_id: vm.vm_context_id, vm_name: vm.vm_name, group_id: vm.group_id };
+}
+
+/** Jobs running now (for status polling and the phantom scan), in plan order. */
 export function inFlightJobs(state: ExecutionState): InFlightJob[] {
   if (state.status === 'absent') return [];
-  return state.vms
-    .filter((vm) => vm.phase === 'running' && vm.job !== null)
-    .map((vm) => ({ ...(vm.job as JobInFlight), vm_context_id: vm.vm_context_id, vm_name: vm.vm_name, group_id: vm.group_id }));
+  return vmsIn(state, ['running']).flatMap((vm) => inFlightJobOf(vm) ?? []);
+}
+
+/**
+ * The job `jobId` when it is running now. `vmId`: the VM whose job it is, when the
+ * caller knows (a job is one VM's): then only that VM is read, not every running one.
+ */
+export function inFlightJob(state: ExecutionState, jobId: string, vmId?: string): InFlightJob | undefined {
+  if (state.status === 'absent') return undefined;
+  const vm = vmId === undefined ? vmRunningJob(state, jobId) : vmRunOf(state, vmId);
+  const job = vm === undefined ? null : inFlightJobOf(vm);
+  return job?.job_id === jobId ? job : undefined;
+}
+
+/**
+ * Jobs running now in VMs that changed since `earlier` (an earlier state of the
+ * execution; null: every running job), in plan order: the jobs new to whoever
+ * saw `earlier`. Reads the changed VMs only.
+ */
+export function inFlightJobsChangedSince(state: ExecutionState, earlier: ExecutionState | null): InFlightJob[] {
+  if (state.status === 'absent') return [];
+  if (earlier === null || earlier.status === 'absent') return inFlightJobs(state);
+  return state.vms.indexesChangedSince(earlier.vms).flatMap((i) => inFlightJobOf(state.vms.at(i)!) ?? []);
 }
 
 export interface OpenDispatch extends DispatchInFlight {
@@ -1026,9 +1088,7 @@ export interface OpenDispatch extends DispatchInFlight {
  */
 export function requestedButUnconfirmed(state: ExecutionState): OpenDispatch[] {
   if (state.status === 'absent') return [];
-  return state.vms
-    .filter((vm) => vm.phase === 'requested' && vm.dispatch !== null)
-    .map((vm) => ({ vm_context_id: vm.vm_context_id, vm_name: vm.vm_name, ...(vm.dispatch as DispatchInFlight) }));
+  return vmsIn(state, ['requested']).flatMap((vm) => (vm.dispatch === null ? [] : [{ vm_context_id: vm.vm_context_id, vm_name: vm.vm_name, ...vm.dispatch }]));
 }
 
 const MAX_RECONCILIATION_BACKOFF_MS = 3600_000;
@@ -1049,8 +1109,8 @@ export function reconciliationDueAt(dispatch: DispatchInFlight, policy: Reconcil
 export function nextRetryAt(state: ExecutionState): string | null {
   if (state.status !== 'running' || state.cancel) return null;
   let best: string | null = null;
-  for (const vm of state.vms) {
-    if (vm.phase === 'waiting_retry' && vm.retry_at !== null && (best === null || toMs(vm.retry_at) < toMs(best))) best = vm.retry_at;
+  for (const vm of vmsIn(state, ['waiting_retry'])) {
+    if (vm.retry_at !== null && (best === null || toMs(vm.retry_at) < toMs(best))) best = vm.retry_at;
   }
   return best;
 }

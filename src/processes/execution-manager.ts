@@ -40,7 +40,9 @@ import type { ExecutionEnded, ExecutionEvent } from '../domain/execution-events.
 import {
   evaluableVms,
   executionDecider,
-  inFlightJobs,
+  hasEvaluableVms,
+  inFlightJob,
+  inFlightJobsChangedSince,
   isEnded,
   nextRetryAt,
   occupiedSlots,
@@ -108,6 +110,10 @@ interface Driven {
   busy: boolean;
   again: boolean;
   wake: { at: number; cancel: () => void } | null;
+  /** The state whose running jobs were last given polls (see followJobs); null: none yet. */
+  followed: ExecutionState | null;
+  /** Jobs whose poll ended since (job id -> VM id): polled again while they run. */
+  repoll: Map<string, string>;
 }
 
 export class ExecutionManager {
@@ -322,7 +328,7 @@ export class ExecutionManager {
     if (this.phase !== 'running') return;
     let d = this.driven.get(id);
     if (!d) {
-      d = { id, busy: false, again: false, wake: null };
+      d = { id, busy: false, again: false, wake: null, followed: null, repoll: new Map() };
       this.driven.set(id, d);
     }
     if (d.busy) {
@@ -378,8 +384,7 @@ export class ExecutionManager {
       d.again = true;
       return;
     }
-    await this.evaluate(d.id);
-    const after = (await loadState(this.store, streamIds.execution(d.id), executionDecider)).state;
+    const after = await this.evaluate(d.id);
     if (after.status !== 'running') return; // ended: the ExecutionEnded event forgets it
     this.followJobs(d.id, after);
     const nowMs = this.clock.now().getTime();
@@ -459,19 +464,29 @@ export class ExecutionManager {
     return states;
   }
 
-  /** Step 3: each evaluable VM, in plan order, under the process-wide evaluation lock. */
-  private evaluate(id: string): Promise<void> {
+  /**
+   * Step 3: each evaluable VM, in plan order, under the process-wide evaluation lock.
+   * Resolves to the latest state read or decided on (the stream need not be read again:
+   * any event appended since drives the execution again).
+   */
+  private evaluate(id: string): Promise<ExecutionState> {
     const run = this.evaluationQueue.then(() => this.evaluateNow(id));
-    this.evaluationQueue = run.catch(() => undefined);
+    this.evaluationQueue = run.then(
+      () => undefined,
+      () => undefined,
+    );
     return run;
   }
 
-  private async evaluateNow(id: string): Promise<void> {
+  private async evaluateNow(id: string): Promise<ExecutionState> {
+    const before = (await loadState(this.store, streamIds.execution(id), executionDecider)).state;
+    // The read models are waited for only for the facts of an evaluation.
+    if (!hasEvaluableVms(before, this.clock.now())) return before;
     const head = await this.store.headPosition();
     if (head !== null) await this.waitForReadModels(head, READ_MODEL_WAIT_MS);
     const { state } = await loadState(this.store, streamIds.execution(id), executionDecider);
     const vms = evaluableVms(state, this.clock.now());
-    if (vms.length === 0) return;
+    if (vms.length === 0) return state;
     // Other executions change their slots only here (serialised) or by freeing them: read once per round.
     const others = await this.drivenStates();
     others.delete(id);
@@ -484,8 +499,9 @@ export class ExecutionManager {
     // whole wave; doubled while they all leave the queue, so a batch re-queues few.
     let queuedRoom = 1;
     let next = 0;
+    let latest = state;
     while (next < vms.length) {
-      if (this.phase !== 'running') return;
+      if (this.phase !== 'running') return latest;
       // Let dispatches and polls already under way send and read their HTTP calls:
       // a long round must not starve them into their timeouts.
       await new Promise((resolve) => setImmediate(resolve));
@@ -515,6 +531,7 @@ export class ExecutionManager {
         }),
         processManagerContext(at),
       );
+      latest = result.state;
       for (const event of result.events) {
         if (event.type === 'JobRequested' && dispatchIds.get(event.data.vm_context_id) === event.data.dispatch_id && result.state.status !== 'absent') {
           this.launchDispatch(id, result.state, event.data.vm_context_id, event.data.attempt, event.data.dispatch_id);
@@ -532,6 +549,7 @@ export class ExecutionManager {
       }
       if (!queuedAgain) queuedRoom = Math.min(EVALUATION_BATCH, queuedRoom * 2);
     }
+    return latest;
   }
 
   /** The six checks' facts of each VM of a batch, read at dispatch time (never once up front); the schedule and groups are read once. */
@@ -719,13 +737,26 @@ export class ExecutionManager {
 
   // --- following jobs ------------------------------------------------------------
 
-  /** Step 5: a poll timer per running job. */
+  /**
+   * Step 5: a poll timer per running job. Every job running in the state followed
+   * last has one, or is in `repoll` once its poll ended: so only the VMs changed since
+   * and those jobs are read, not every running job at every drive.
+   */
   private followJobs(id: string, state: ExecutionState): void {
-    for (const job of inFlightJobs(state)) {
-      if (this.polls.has(job.job_id)) continue;
-      const cancel = this.timers.setTimeout(() => void this.track(this.pollJob(id, job.job_id, job.vm_context_id)), this.pollMs);
-      this.polls.set(job.job_id, cancel);
+    const d = this.driven.get(id);
+    for (const job of inFlightJobsChangedSince(state, d?.followed ?? null)) this.pollLater(id, job.job_id, job.vm_context_id);
+    if (!d) return;
+    for (const [jobId, vmId] of d.repoll) {
+      if (inFlightJob(state, jobId, vmId)) this.pollLater(id, jobId, vmId);
     }
+    d.repoll.clear();
+    d.followed = state;
+  }
+
+  private pollLater(id: string, jobId: string, vmId: string): void {
+    if (this.polls.has(jobId)) return;
+    const cancel = this.timers.setTimeout(() => void this.track(this.pollJob(id, jobId, vmId)), this.pollMs);
+    this.polls.set(jobId, cancel);
   }
 
   private async pollJob(id: string, jobId: string, vmId: string): Promise<void> {
@@ -754,6 +785,7 @@ export class ExecutionManager {
       if (!(error instanceof DomainError && error.kind === 'Conflict')) this.logger.warn({ err: error, execution_id: id, job_id: jobId }, 'job poll failed');
     } finally {
       if (this.polls.get(jobId) === underWay) this.polls.delete(jobId);
+      this.driven.get(id)?.repoll.set(jobId, vmId);
       this.kick(id);
     }
   }

@@ -21,7 +21,7 @@ import { decideExecution } from '../commands/execution-process-commands.js';
 import { loadState } from '../commands/run-decider.js';
 import { DomainError } from '../domain/decider.js';
 import { streamIds } from '../domain/events.js';
-import { executionDecider, inFlightJobs, isEnded } from '../domain/execution.js';
+import { executionDecider, inFlightJob, isEnded } from '../domain/execution.js';
 import { ACTIVE_JOB_STATUSES, SUCCEEDED_JOB_STATUS } from '../domain/job-statuses.js';
 import { DEFAULT_PHANTOM_THRESHOLDS, phantomVerdict, type PhantomThresholds, type VmaJobReport } from '../domain/phantom-rules.js';
 import type { EventStore } from '../eventstore/event-store.js';
@@ -177,7 +177,7 @@ export class PhantomScanner {
     try {
       const { state } = await loadState(this.store, streamIds.execution(executionId), executionDecider);
       if (state.status === 'absent' || isEnded(state)) return 'skipped';
-      const job = inFlightJobs(state).find((j) => j.job_id === jobId);
+      const job = inFlightJob(state, jobId);
       if (!job) return 'skipped'; // ended meanwhile; the read model has not caught up
 
       const vma = await this.askVma(jobId);

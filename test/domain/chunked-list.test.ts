@@ -28,6 +28,14 @@ describe('ChunkedList', () => {
     assert.equal(before.with(200, 5), before, 'out of range: the same list');
   });
 
+  it('indexesChangedSince() names the items replaced since an earlier list, every index for a list of another length', () => {
+    const before = ChunkedList.from(numbers(200));
+    const after = before.with(130, -1).with(3, -2).with(131, 131);
+    assert.deepEqual(after.indexesChangedSince(before), [3, 130], 'an item replaced by an equal one is unchanged');
+    assert.deepEqual(before.indexesChangedSince(before), []);
+    assert.deepEqual(ChunkedList.from(numbers(3)).indexesChangedSince(before), [0, 1, 2]);
+  });
+
   it('filters, maps, finds and serialises like the array it stands for', () => {
     const list = ChunkedList.from(numbers(150));
     assert.deepEqual(list.filter((n) => n % 50 === 0), [0, 50, 100]);

@@ -6,7 +6,10 @@ import {
   executionCounters,
   executionDecider,
   executionDetails,
+  hasEvaluableVms,
+  inFlightJob,
   inFlightJobs,
+  inFlightJobsChangedSince,
   isEnded,
   nextRetryAt,
   occupiedSlots,
@@ -660,6 +663,7 @@ describe('retries', () => {
     const state = waiting.reduce(executionDecider.evolve, executionDecider.initialState);
     assert.deepEqual(evaluableVms(state, T(34)), []);
     assert.deepEqual(evaluableVms(state, T(35)).map((v) => v.vm_context_id), ['a']);
+    assert.deepEqual([hasEvaluableVms(state, T(34)), hasEvaluableVms(state, T(35))], [false, true]);
     assert.equal(nextRetryAt(state), T(35));
     assert.equal(executionDetails(state)[0]?.outcome, 'waiting_retry');
     assert.equal(executionDetails(state)[0]?.retry_at, T(35));
@@ -957,6 +961,33 @@ describe('read helpers', () => {
     assert.equal(job?.updated_at, T(3));
   });
 
+  it('inFlightJob finds a running job, by the VM named with it or by search; not a job ended or of another VM', () => {
+    const s = new Scenario(running(['a', 'b']));
+    s.run(evaluate('a', T(0)));
+    s.run(dispatched('a', 1, 'ja', T(1)));
+    assert.equal(inFlightJob(s.state, 'ja')?.vm_context_id, 'a');
+    assert.equal(inFlightJob(s.state, 'ja', 'a')?.job_id, 'ja');
+    assert.equal(inFlightJob(s.state, 'ja', 'b'), undefined, 'b runs no job ja');
+    s.run(jobStatus('ja', 'completed', T(2), 100));
+    assert.deepEqual([inFlightJob(s.state, 'ja'), inFlightJob(s.state, 'ja', 'a')], [undefined, undefined]);
+  });
+
+  it('inFlightJobsChangedSince lists the running jobs of the VMs changed since an earlier state: the jobs new to its reader', () => {
+    const s = new Scenario(running(['a', 'b', 'c']));
+    s.run(evaluate('a', T(0)));
+    s.run(evaluate('b', T(0)));
+    s.run(dispatched('a', 1, 'ja', T(1)));
+    const seen = s.state;
+    assert.deepEqual(inFlightJobsChangedSince(seen, null).map((j) => j.job_id), ['ja'], 'nothing seen: every running job');
+    assert.deepEqual(inFlightJobsChangedSince(seen, seen), []);
+    s.run(dispatched('b', 1, 'jb', T(2)));
+    s.run(jobStatus('ja', 'replicating', T(3), 10));
+    assert.deepEqual(inFlightJobsChangedSince(s.state, seen).map((j) => j.job_id), ['ja', 'jb'], 'ja changed (progress), jb is new');
+    const before = s.state;
+    s.run(cancel(T(4)));
+    assert.deepEqual(inFlightJobsChangedSince(s.state, before), [], 'the cancel dropped c only: its running jobs are not new');
+  });
+
   it('evaluableVms keeps plan order and is empty before the start', () => {
     const s = new Scenario(running(['c', 'a', 'b']));
     assert.deepEqual(evaluableVms(s.state, T(0)).map((v) => v.vm_context_id), ['c', 'a', 'b']);
@@ -990,7 +1021,7 @@ describe('read helpers', () => {
   });
 });
 
-describe('the counts evolve keeps (no decision scans every VM)', () => {
+describe('the counts and phase members evolve keeps (no decision or per-drive query scans every VM)', () => {
   /** What the tally must equal: a scan of the VMs. */
   const scanned = (state: ExecutionState) => {
     if (state.status === 'absent') return null;
@@ -1026,6 +1057,15 @@ describe('the counts evolve keeps (no decision scans every VM)', () => {
       assert.equal(state.tally.open, expected.open, `open after ${event.type}`);
       const slots = occupiedSlots(state);
       assert.deepEqual([slots.total, nonZero(slots.by_group)], [expected.total, expected.by_group], `slots after ${event.type}`);
+      const vms = state.vms.toArray();
+      for (const phase of ['pending', 'queued', 'requested', 'running', 'waiting_retry', 'completed', 'failed', 'skipped', 'cancelled'] as const) {
+        const positions = vms.flatMap((v, i) => (v.phase === phase ? [i] : []));
+        assert.deepEqual([state.phases[phase].toArray(), state.phases[phase].size], [positions, positions.length], `${phase} VMs after ${event.type}`);
+      }
+      assert.deepEqual(inFlightJobs(state).map((j) => j.job_id), vms.flatMap((v) => (v.phase === 'running' && v.job ? [v.job.job_id] : [])), `jobs after ${event.type}`);
+      assert.deepEqual(requestedButUnconfirmed(state).map((d) => d.dispatch_id), vms.flatMap((v) => (v.phase === 'requested' && v.dispatch ? [v.dispatch.dispatch_id] : [])));
+      assert.deepEqual(evaluableVms(state, T(60)).map((v) => v.vm_context_id), state.cancel ? [] : vms.filter((v) => ['pending', 'queued', 'waiting_retry'].includes(v.phase)).map((v) => v.vm_context_id));
+      for (const at of [T(0), T(60)]) assert.equal(hasEvaluableVms(state, at), evaluableVms(state, at).length > 0, `evaluable at ${at} after ${event.type}`);
     }
     assert.deepEqual([state.status === 'absent' ? null : state.tally.open, occupiedSlots(state).total], [1, 1]);
     for (const { state: earlier, snapshot } of seen) assert.equal(JSON.stringify(earlier), snapshot, 'evolve changed an earlier state');
