@@ -71,6 +71,8 @@ const DATACENTER = 'DC1';
 
 interface Result {
   db: BenchDb;
+  /** Replication POSTs in each second after the trigger: how the waves went. */
+  callsPerSecond: number[];
   case: BenchCase;
   vms: number;
   maxConcurrentJobs: number;
@@ -217,6 +219,12 @@ async function runOne(db: BenchDb, benchCase: BenchCase): Promise<Result> {
     const cpu = process.cpuUsage(cpuBefore);
     await scan();
     postTimes.sort((a, b) => a - b);
+    const callsPerSecond: number[] = [];
+    for (const at of postTimes) {
+      const second = Math.max(0, Math.floor((at - triggeredAt) / 1000));
+      while (callsPerSecond.length <= second) callsPerSecond.push(0);
+      callsPerSecond[second]! += 1;
+    }
     const firstWave = Math.min(vmCount, maxConcurrentJobs, maxConcurrentVms);
     const ended = state.status !== 'absent' ? state.ended : undefined;
     const failures: Record<string, number> = {};
@@ -233,6 +241,7 @@ async function runOne(db: BenchDb, benchCase: BenchCase): Promise<Result> {
       maxConcurrentVms,
       setupSeconds,
       triggerMs,
+      callsPerSecond,
       firstCallMs: (postTimes[0] ?? Number.NaN) - triggeredAt,
       firstWaveMs: (postTimes[firstWave - 1] ?? Number.NaN) - triggeredAt,
       allCallsMs: postTimes.length >= vmCount ? postTimes[vmCount - 1]! - triggeredAt : Number.NaN,
@@ -335,6 +344,7 @@ async function main(): Promise<void> {
       console.log(`running ${db} ${benchCase} ...`);
       const r = await runChild(db, benchCase);
       console.log(`  ${db} ${benchCase}: setup (${r.vms.toLocaleString('en')} VMs through the API) ${r.setupSeconds.toFixed(1)} s; trigger answered in ${r.triggerMs} ms; ${r.discoveries} discoveries, ${r.omaGets} OMA polls`);
+      console.log(`    replication calls in each second after the trigger: ${r.callsPerSecond.join(' ')}`);
       for (const [message, count] of Object.entries(r.failures)) console.log(`    ${count} x ${message}`);
       results.push(r);
     }
