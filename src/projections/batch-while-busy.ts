@@ -9,6 +9,12 @@ export type RestAfterBatch = (elapsedMs: number) => number;
  * while a batch is being applied (at most `maxSize` at a time). Writes answer as
  * soon as their event is applied, and a burst still goes out in few transactions.
  * Emits once per applied batch; an `apply` failure errors the stream.
+ *
+ * After a batch, `restAfter` says how long to gather events before the next one. No
+ * rest while a full batch is waiting already: the backlog fills the batches, which
+ * spreads their cost as well as a rest would, and resting would only let the backlog
+ * grow (a reader waiting on its write would wait the longer). The event loop still
+ * gets a turn between batches.
  */
 export function batchWhileBusy<T>(maxSize: number, apply: (batch: T[]) => Promise<void>, restAfter: RestAfterBatch = () => 0): OperatorFunction<T, T[]> {
   return (source) =>
@@ -24,8 +30,9 @@ export function batchWhileBusy<T>(maxSize: number, apply: (batch: T[]) => Promis
             const started = performance.now();
             await apply(batch);
             subscriber.next(batch);
-            const restMs = restAfter(performance.now() - started);
+            const restMs = queue.length >= maxSize ? 0 : restAfter(performance.now() - started);
             if (restMs > 0) await new Promise((resolve) => setTimeout(resolve, restMs));
+            else if (queue.length > 0) await new Promise((resolve) => setImmediate(resolve));
           }
         } catch (error) {
           subscriber.error(error);

@@ -65,6 +65,35 @@ describe('batchWhileBusy', () => {
     assert.equal(rests.length, 3);
   });
 
+  it('does not rest while a full batch is waiting: a backlog goes out in full batches at once', async () => {
+    const source = new Subject<number>();
+    const applied: number[][] = [];
+    let release!: () => void;
+    const batches = lastValueFrom(
+      source.pipe(
+        batchWhileBusy(
+          2,
+          async (batch) => {
+            applied.push(batch);
+            if (batch[0] === 1) await new Promise<void>((resolve) => (release = resolve));
+          },
+          () => 1000, // every batch counts as expensive
+        ),
+        toArray(),
+      ),
+    );
+    source.next(1);
+    await new Promise((resolve) => setImmediate(resolve));
+    for (const n of [2, 3, 4, 5, 6]) source.next(n);
+    release();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.deepEqual(applied, [[1], [2, 3], [4, 5]], 'the backlog went out without a rest; what is left waits for one');
+    source.complete();
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    assert.deepEqual(applied, [[1], [2, 3], [4, 5], [6]]);
+    assert.equal((await batches).length, 4);
+  });
+
   it('the live runner rests after an expensive batch, at most 250 ms, and after no other', () => {
     const sqlite = (elapsedMs: number, largeValueChars = 0) => restAfterLiveBatch({ elapsedMs, largeValueChars, blocksEventLoop: true });
     const mariadb = (elapsedMs: number, largeValueChars = 0) => restAfterLiveBatch({ elapsedMs, largeValueChars, blocksEventLoop: false });
