@@ -483,7 +483,7 @@ export class ExecutionManager {
     // The read models are waited for only for the facts of an evaluation.
     if (!hasEvaluableVms(before, this.clock.now())) return before;
     const head = await this.store.headPosition();
-    if (head !== null) await this.waitForReadModels(head, READ_MODEL_WAIT_MS);
+    let readModelsCaughtUp = head === null;
     const { state } = await loadState(this.store, streamIds.execution(id), executionDecider);
     const vms = evaluableVms(state, this.clock.now());
     if (vms.length === 0) return state;
@@ -517,6 +517,15 @@ export class ExecutionManager {
         }
       }
       if (batch.length === 0) continue;
+      if (!readModelsCaughtUp && (await this.readModelShowsJobsElsewhere(id, batch, others))) {
+        // The jobs read model may still show a job that has ended since (a lagging
+        // projection): wait until it has caught up with the head before the checks. It
+        // is not waited for otherwise: a job it does not show yet is either one of the
+        // executions driven here (their states are checked) or another instance's,
+        // which could start right after the checks anyway (the OMA's 409 is the guard).
+        await this.waitForReadModels(head!, READ_MODEL_WAIT_MS);
+        readModelsCaughtUp = true;
+      }
       const dispatchIds = new Map(batch.map((vm) => [vm.vm_context_id, randomUUID()]));
       const at = this.clock.now();
       const result = await decideExecution(
@@ -550,6 +559,15 @@ export class ExecutionManager {
       if (!queuedAgain) queuedRoom = Math.min(EVALUATION_BATCH, queuedRoom * 2);
     }
     return latest;
+  }
+
+  /** Whether the jobs read model shows a VM of `batch` with a job of an execution not driven here. */
+  private async readModelShowsJobsElsewhere(id: string, batch: readonly VmRun[], others: ReadonlyMap<string, ExecutionRecord>): Promise<boolean> {
+    const activeJobs = await this.planner.activeJobsOfVms(batch.map((vm) => vm.vm_context_id));
+    for (const jobs of activeJobs.values()) {
+      if (jobs.some((job) => job.execution_id === null || (job.execution_id !== id && !others.has(job.execution_id)))) return true;
+    }
+    return false;
   }
 
   /** The six checks' facts of each VM of a batch, read at dispatch time (never once up front); the schedule and groups are read once. */
