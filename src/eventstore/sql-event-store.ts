@@ -57,6 +57,13 @@ export async function openMariaDbEventStore(options: {
   return new SqlEventStore(log, options.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS);
 }
 
+/** A live subscription that is caught up and waiting, for the poll to wake when the log has grown past it. */
+interface Waiter {
+  /** The subscription's cursor, as a number (0: the start of the log). */
+  after: number;
+  wake(): void;
+}
+
 /** A live subscription, as the store sees it: so that `close()` can end it. */
 interface LiveSubscription {
   /** Wakes the subscription so it notices that the store is closing. */
@@ -77,6 +84,13 @@ class SqlEventStore implements EventStore {
    * wakes (projections, ticker, process manager) are at the same cursor and read once.
    */
   private readonly sharedPages = new Map<Position | null, Promise<RecordedEvent[]>>();
+  /**
+   * Subscriptions caught up and waiting. One poll for all of them (the head position:
+   * one cheap indexed query, not a page read per subscription), and only while any waits.
+   */
+  private readonly waiters = new Set<Waiter>();
+  private pollTimer: ReturnType<typeof setInterval> | null = null;
+  private pollInFlight = false;
 
   constructor(
     private readonly log: SqlEventLog,
@@ -114,7 +128,8 @@ class SqlEventStore implements EventStore {
 
   /**
    * Pull-based: reads a page, emits it, then reads the next; when caught up, waits for
-   * an append through this instance (immediate) or the poll timer (other processes).
+   * an append through this instance (immediate) or the store's poll of the head (other
+   * processes, see poll).
    * Wake-ups coalesce: appends made while a read is in flight (a whole MariaDB group
    * commit, say) only set a flag, and the next read, one query, catches them all.
    */
@@ -133,13 +148,15 @@ class SqlEventStore implements EventStore {
       const waitForAppendOrPoll = () =>
         new Promise<void>((resolve) => {
           if (unsubscribed || this.closed || appendedSinceLastRead) return resolve();
-          const timer = setTimeout(finish, this.pollIntervalMs);
+          const waiter: Waiter = { after: cursor === null ? 0 : positionBinding(cursor), wake: finish };
+          const waiters = this.waiters;
           function finish() {
-            clearTimeout(timer);
+            waiters.delete(waiter);
             wakeUp = null;
             resolve();
           }
           wakeUp = finish;
+          this.waitForPoll(waiter);
         });
       const following = () => !unsubscribed && !this.closed;
 
@@ -183,6 +200,35 @@ class SqlEventStore implements EventStore {
     });
   }
 
+  private waitForPoll(waiter: Waiter): void {
+    this.waiters.add(waiter);
+    this.pollTimer ??= setInterval(() => void this.poll(), this.pollIntervalMs);
+  }
+
+  /**
+   * Wakes the waiting subscriptions the log has grown past (appends of other instances;
+   * positions commit in order, so a head beyond a cursor means events to read). A failed
+   * poll wakes them all: their read reports the failure as before.
+   */
+  private async poll(): Promise<void> {
+    if (this.pollInFlight) return;
+    if (this.waiters.size === 0 || this.closed) {
+      clearInterval(this.pollTimer ?? undefined);
+      this.pollTimer = null;
+      return;
+    }
+    this.pollInFlight = true;
+    let head: number;
+    try {
+      head = Number((await this.log.headPosition()) ?? 0);
+    } catch {
+      head = Number.POSITIVE_INFINITY;
+    } finally {
+      this.pollInFlight = false;
+    }
+    for (const waiter of this.waiters) if (head > waiter.after) waiter.wake();
+  }
+
   /** The subscriptions' page after `cursor` (the events are shared: readers do not change them). */
   private readSharedPage(cursor: Position | null): Promise<RecordedEvent[]> {
     let page = this.sharedPages.get(cursor);
@@ -216,6 +262,8 @@ class SqlEventStore implements EventStore {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    clearInterval(this.pollTimer ?? undefined);
+    this.pollTimer = null;
     const subscriptions = [...this.liveSubscriptions];
     for (const subscription of subscriptions) subscription.wake();
     await Promise.allSettled(subscriptions.map((subscription) => subscription.finished));

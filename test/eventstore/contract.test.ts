@@ -691,6 +691,33 @@ function defineContract(makeAdapter: () => AdapterUnderTest): void {
     }
   });
 
+  it('wakes every waiting subscription of a second instance, whatever its cursor, on appends of the first', async () => {
+    const second = await adapter.openSecondInstance();
+    try {
+      const streamId = newStreamId('many-waiting');
+      const earlier = newEvent('Earlier');
+      await store.append(streamId, [earlier], 'no_stream');
+      const head = await second.headPosition();
+      const atHead = [0, 1, 2].map(() => new SubscriptionRecorder(second.subscribeToAll({ after: head })));
+      const fromBefore = await store.readAll({ maxCount: Number.MAX_SAFE_INTEGER });
+      const beforeEarlier = fromBefore[fromBefore.findIndex((event) => event.id === earlier.id) - 1]?.position ?? null;
+      const withEarlier = new SubscriptionRecorder(second.subscribeToAll({ after: beforeEarlier }));
+      await delay(3 * POLL_INTERVAL_MS); // all caught up and waiting
+      const later = [newEvent('Later', { index: 0 }), newEvent('Later', { index: 1 })];
+      await store.append(streamId, later, 0);
+      for (const recorder of atHead) {
+        await recorder.waitUntil(() => recorder.events.length >= 2, 'a waiting subscription sees the appends of the other instance');
+      }
+      await withEarlier.waitUntil(() => withEarlier.events.length >= 3, 'the subscription from before sees all three');
+      await delay(3 * POLL_INTERVAL_MS); // room for a repeated event to show up
+      for (const recorder of [...atHead, withEarlier]) recorder.stop();
+      for (const recorder of atHead) assert.deepEqual(recorder.events.map((event) => event.id), later.map((event) => event.id));
+      assert.deepEqual(withEarlier.events.map((event) => event.id), [earlier, ...later].map((event) => event.id));
+    } finally {
+      await second.close();
+    }
+  });
+
   it('sends a bad checkpoint to the error channel', async () => {
     const failing = new SubscriptionRecorder(store.subscribeToAll({ after: 'not a position' }));
     await failing.waitUntil(() => failing.error !== undefined, 'the subscription fails');
