@@ -32,12 +32,22 @@ db.pragma('synchronous = NORMAL');
 // Passes until one finds the whole WAL copied and nothing committed since the pass
 // before (each copies only what was committed during the last, so they get short):
 // then the writer's next transaction starts the WAL over instead of making it longer.
+// A tick after such a pass, with nothing committed since (data_version: another
+// connection's commits change it), has nothing to copy: an idle service skips it.
+let settledAtVersion = null;
 const checkpoint = () => {
   try {
+    const version = db.pragma('data_version', { simple: true });
+    if (version === settledAtVersion) return;
+    settledAtVersion = null;
     let previousLog = -1;
     for (let pass = 0; pass < workerData.maxPasses; pass++) {
       const [result] = db.pragma('wal_checkpoint(PASSIVE)');
-      if (!result || (result.log === result.checkpointed && result.log === previousLog)) return;
+      if (!result) return;
+      if (result.log === result.checkpointed && result.log === previousLog) {
+        settledAtVersion = version;
+        return;
+      }
       previousLog = result.log;
     }
   } catch {
