@@ -25,10 +25,15 @@ describe('WAL checkpoints from a worker', () => {
     const checkpointer = startWalCheckpointer(filename, 20);
     try {
       for (let i = 0; i < 200; i++) insert.run('x'.repeat(2000));
-      const databaseBytes = (await stat(filename)).size;
-      // The rows reach the database file itself (the writer never checkpoints).
-      for (let wait = 0; wait < 100 && (await stat(filename)).size <= databaseBytes; wait++) await new Promise((resolve) => setTimeout(resolve, 20));
-      assert.ok((await stat(filename)).size > 200 * 2000, 'the database file holds the rows');
+      // The rows reach the database file itself (the writer never checkpoints); a
+      // checkpoint may have copied part of them while they were being written.
+      const rowBytes = 200 * 2000;
+      for (let wait = 0; wait < 150 && (await stat(filename)).size <= rowBytes; wait++) await new Promise((resolve) => setTimeout(resolve, 20));
+      assert.ok((await stat(filename)).size > rowBytes, 'the database file holds the rows');
+      // A commit after the WAL was copied whole is copied too (the worker notices it).
+      for (let i = 0; i < 100; i++) insert.run('y'.repeat(2000));
+      for (let wait = 0; wait < 150 && (await stat(filename)).size <= rowBytes + 100 * 2000; wait++) await new Promise((resolve) => setTimeout(resolve, 20));
+      assert.ok((await stat(filename)).size > rowBytes + 100 * 2000, 'the later rows reach the file too');
       // Fully checkpointed: the writer's next transaction starts the WAL over.
       const [state] = db.pragma('wal_checkpoint(PASSIVE)') as Array<{ log: number; checkpointed: number }>;
       assert.equal(state?.checkpointed, state?.log);
