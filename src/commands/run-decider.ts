@@ -3,7 +3,7 @@
  * the expected revision; on a concurrency conflict read again and decide again.
  */
 import type { Decider } from '../domain/decider.js';
-import { WrongExpectedVersionError, type EventStore, type Position } from '../eventstore/event-store.js';
+import { WrongExpectedVersionError, type EventStore, type NewEvent, type Position } from '../eventstore/event-store.js';
 import { cachedState, rememberState } from './aggregate-cache.js';
 import { metadataOf, type CommandContext } from './command-context.js';
 import { newEventId } from './event-ids.js';
@@ -178,7 +178,7 @@ async function decideAndAppend<C, E extends DomainEventShape, S>(
     try {
       const result = await store.append(
         streamId,
-        events.map((event) => ({ id: newEventId(), type: event.type, data: event.data as Record<string, unknown>, metadata: metadataOf(context, event.type) })),
+        events.map((event) => newEventOf(event, context)),
         revision === null ? 'no_stream' : revision,
       );
       const next = events.reduce((s, e) => decider.evolve(s, e), state);
@@ -188,9 +188,19 @@ async function decideAndAppend<C, E extends DomainEventShape, S>(
       if (!(error instanceof WrongExpectedVersionError)) throw error;
       if (attempt >= MAX_ATTEMPTS) throw new ConcurrencyExhaustedError(streamId, attempt);
       // Someone else wrote first: back off a little (jittered) and decide again on fresh state.
-      await new Promise((resolve) => setTimeout(resolve, Math.random() * 5 * attempt));
+      await conflictBackoff(attempt);
     }
   }
+}
+
+/** An event as the store appends it, stamped with the command's metadata. */
+function newEventOf(event: DomainEventShape, context: CommandContext): NewEvent {
+  return { id: newEventId(), type: event.type, data: event.data as Record<string, unknown>, metadata: metadataOf(context, event.type) };
+}
+
+/** After losing on the expected revision: back off a little (jittered) before deciding again on fresh state. */
+function conflictBackoff(attempt: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, Math.random() * 5 * attempt));
 }
 
 type GroupOutcome = { error: unknown } | { events: DomainEventShape[]; state: unknown };
@@ -233,7 +243,7 @@ async function decideGroupAndAppend(store: EventStore, streamId: string, decider
 
     const toAppend = outcomes.flatMap((outcome, i) =>
       'events' in outcome
-        ? outcome.events.map((event) => ({ id: newEventId(), type: event.type, data: event.data as Record<string, unknown>, metadata: metadataOf(group[i]!.context, event.type) }))
+        ? outcome.events.map((event) => newEventOf(event, group[i]!.context))
         : [],
     );
     let position: Position | null = null;
@@ -245,7 +255,7 @@ async function decideGroupAndAppend(store: EventStore, streamId: string, decider
       } catch (error) {
         const retry = error instanceof WrongExpectedVersionError && attempt < MAX_ATTEMPTS;
         if (retry) {
-          await new Promise((resolve) => setTimeout(resolve, Math.random() * 5 * attempt));
+          await conflictBackoff(attempt);
           continue;
         }
         const failure = error instanceof WrongExpectedVersionError ? new ConcurrencyExhaustedError(streamId, attempt) : error;

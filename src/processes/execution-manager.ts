@@ -484,7 +484,8 @@ export class ExecutionManager {
     if (!hasEvaluableVms(before, this.clock.now())) return before;
     const head = await this.store.headPosition();
     let readModelsCaughtUp = head === null;
-    const { state } = await loadState(this.store, streamIds.execution(id), executionDecider);
+    // Not read again: each batch below decides on the stream's current state anyway.
+    const state = before;
     const vms = evaluableVms(state, this.clock.now());
     if (vms.length === 0) return state;
     // Other executions change their slots only here (serialised) or by freeing them: read once per round.
@@ -564,9 +565,8 @@ export class ExecutionManager {
   /** Whether the jobs read model shows a VM of `batch` with a job of an execution not driven here. */
   private async readModelShowsJobsElsewhere(id: string, batch: readonly VmRun[], others: ReadonlyMap<string, ExecutionRecord>): Promise<boolean> {
     const activeJobs = await this.planner.activeJobsOfVms(batch.map((vm) => vm.vm_context_id));
-    for (const jobs of activeJobs.values()) {
-      if (jobs.some((job) => job.execution_id === null || (job.execution_id !== id && !others.has(job.execution_id)))) return true;
-    }
+    const drivenHere = new Set([id, ...others.keys()]);
+    for (const jobs of activeJobs.values()) if (jobs.some((job) => isJobElsewhere(job, drivenHere))) return true;
     return false;
   }
 
@@ -607,7 +607,7 @@ export class ExecutionManager {
         const phase = vmRunOf(state, vmId)?.phase;
         if (phase === 'running' || phase === 'requested') activeHere = true;
       }
-      const activeElsewhere = (activeJobs.get(vmId) ?? []).some((job) => job.execution_id === null || !states.has(job.execution_id));
+      const activeElsewhere = (activeJobs.get(vmId) ?? []).some((job) => isJobElsewhere(job, states));
       const groupId = planned.group_id;
       evaluations.push({
         vm_context_id: vmId,
@@ -807,6 +807,11 @@ export class ExecutionManager {
       this.kick(id);
     }
   }
+}
+
+/** A job of the read model that is not of an execution driven here (ended, another instance's, or of none): the states cannot speak for it. */
+function isJobElsewhere(job: { execution_id: string | null }, drivenHere: { has(id: string): boolean }): boolean {
+  return job.execution_id === null || !drivenHere.has(job.execution_id);
 }
 
 function dispatchKey(executionId: string, vmId: string, attempt: number): string {
