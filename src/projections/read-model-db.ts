@@ -50,6 +50,9 @@ function openMariaDb(databaseUrl: string): Knex {
       dateStrings: false,
       decimalNumbers: true,
       charset: 'utf8mb4',
+      // The reads of write answers go as one multi-statement query (prepared-reads.ts).
+      // No SQL here is built from request text: values are escaped by mysql2 or bound.
+      multipleStatements: true,
     } as Knex.MySql2ConnectionConfig,
     pool: {
       min: 0,
