@@ -7,6 +7,7 @@ import { DomainError } from '../domain/decider.js';
 import type { ReservationKind } from '../domain/events.js';
 import { reservationDecider, reservationKey, reservationStreamId } from '../domain/reservation.js';
 import type { EventStore, Position } from '../eventstore/event-store.js';
+import { assumeNewStream } from './aggregate-cache.js';
 import type { CommandContext } from './command-context.js';
 import { runDecider } from './run-decider.js';
 
@@ -32,6 +33,10 @@ export type HolderCheck = (holderId: string, key: string) => Promise<boolean>;
 export async function reserve(store: EventStore, reservation: Reservation, holderStillOwns: HolderCheck, context: CommandContext): Promise<Position | null> {
   const key = reservationKey(reservation.kind, reservation.value);
   const streamId = reservationStreamId(reservation.kind, key);
+  // Most values are new: decide without reading the stream first. When it exists after
+  // all (a value taken or given back before), the append's `no_stream` fails and the
+  // command reads the stream and decides again.
+  assumeNewStream(store, streamId, reservationDecider);
   const result = await runDecider(
     store,
     streamId,
