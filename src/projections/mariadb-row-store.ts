@@ -2,6 +2,9 @@
  * RowStore on MariaDB: pooled mysql2 connections, multi-row statements
  * (INSERT ... ON DUPLICATE KEY UPDATE), values escaped client-side by mysql2. Times
  * are written as 'YYYY-MM-DD HH:MM:SS.mmm' in the UTC session (row-codec.ts).
+ * A transaction's statements go to the server together, as multi-statement queries
+ * (the read-model pool allows them, see read-model-db.ts): a live batch, with its
+ * START TRANSACTION, upserts, checkpoints and COMMIT, is one round trip, not five to eight.
  */
 import type { Knex } from 'knex';
 import { decodeRow, encodeRow, type Row } from './row-codec.js';
@@ -11,11 +14,19 @@ import { chunk, groupByColumns, quoteIdentifier } from './statement-parts.js';
 
 /** Rows per INSERT: ~2,000 rows of ~30 columns stays far below max_allowed_packet (16 MB). */
 const ROWS_PER_INSERT = 2000;
+/**
+ * Statements of a transaction are sent once they hold this many characters (at most
+ * 3 bytes each in UTF-8): a large batch goes in a few queries well below
+ * max_allowed_packet, a live batch in one.
+ */
+const SEND_AT_CHARS = 1_000_000;
 const KEYS_PER_LOOKUP = 5000;
 
 /** The callback API of a mysql2 connection, as much of it as is used here. */
 interface MySqlConnection {
   query(sql: string, values: unknown[], callback: (error: Error | null, result: unknown) => void): void;
+  /** The SQL with `values` escaped into it, as `query` would send it. */
+  format(sql: string, values: unknown[]): string;
 }
 
 function query(connection: MySqlConnection, sql: string, values: unknown[] = []): Promise<unknown> {
@@ -25,7 +36,36 @@ function query(connection: MySqlConnection, sql: string, values: unknown[] = [])
 }
 
 class MariaDbRowStoreTransaction implements RowStoreTransaction {
+  /** Statements written but not sent yet, with values in them. */
+  private unsent: string[] = [];
+  private unsentChars = 0;
+  private begun = false;
+
   constructor(private readonly connection: MySqlConnection) {}
+
+  /** Sends what is unsent (behind START TRANSACTION the first time; with COMMIT at the end). */
+  async send(commit: boolean): Promise<void> {
+    const statements = this.unsent;
+    this.unsent = [];
+    this.unsentChars = 0;
+    if (statements.length === 0 && !this.begun) return; // nothing was written: nothing to commit
+    if (!this.begun) statements.unshift('START TRANSACTION');
+    this.begun = true;
+    if (commit) statements.push('COMMIT');
+    await query(this.connection, statements.join(';\n'));
+  }
+
+  /** Whether anything may have reached the server (then a failure needs a ROLLBACK). */
+  get started(): boolean {
+    return this.begun;
+  }
+
+  private async write(sql: string, values: unknown[]): Promise<void> {
+    const statement = this.connection.format(sql, values);
+    this.unsent.push(statement);
+    this.unsentChars += statement.length;
+    if (this.unsentChars >= SEND_AT_CHARS) await this.send(false);
+  }
 
   /** One multi-row upsert of the changed rows: fewer round trips beat narrower updates here. */
   async writeChanges(table: string, keyColumn: string, changes: readonly RowChange[]): Promise<void> {
@@ -43,14 +83,14 @@ class MariaDbRowStoreTransaction implements RowStoreTransaction {
       for (const rowChunk of chunk(group.rows, ROWS_PER_INSERT)) {
         // mysql2 expands `VALUES ?` with an array of arrays into (...), (...).
         const values = rowChunk.map((row) => group.columns.map((column) => row[column] ?? null));
-        await query(this.connection, sql, [values]);
+        await this.write(sql, [values]);
       }
     }
   }
 
   async deleteRows(table: string, keyColumn: string, keys: readonly string[]): Promise<void> {
     for (const keyChunk of chunk(keys, KEYS_PER_LOOKUP)) {
-      await query(this.connection, `DELETE FROM ${quoteIdentifier(table)} WHERE ${quoteIdentifier(keyColumn)} IN (?)`, [keyChunk]);
+      await this.write(`DELETE FROM ${quoteIdentifier(table)} WHERE ${quoteIdentifier(keyColumn)} IN (?)`, [keyChunk]);
     }
   }
 }
@@ -83,13 +123,14 @@ export class MariaDbRowStore implements RowStore {
 
   inTransaction<T>(work: (trx: RowStoreTransaction) => Promise<T>): Promise<T> {
     return this.withConnection(async (connection) => {
-      await query(connection, 'START TRANSACTION');
+      const trx = new MariaDbRowStoreTransaction(connection);
       try {
-        const result = await work(new MariaDbRowStoreTransaction(connection));
-        await query(connection, 'COMMIT');
+        const result = await work(trx);
+        await trx.send(true);
         return result;
       } catch (error) {
-        await query(connection, 'ROLLBACK').catch(() => undefined);
+        // A failed statement stops the rest of its query: the transaction is still open.
+        if (trx.started) await query(connection, 'ROLLBACK').catch(() => undefined);
         throw error;
       }
     });

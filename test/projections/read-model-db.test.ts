@@ -107,6 +107,52 @@ function describeReadModelDb(label: string, open: () => Promise<{ open(): Promis
       }
     });
 
+    it('writes nothing of a transaction one of whose statements fails', async () => {
+      const db = await target.open();
+      try {
+        const store = rowStoreFor(db);
+        await assert.rejects(
+          store.inTransaction(async (trx) => {
+            await trx.upsertRows('replication_schedules', 'id', [{ ...scheduleRow, id: 'kept-out-1' }]);
+            await trx.deleteRows('replication_schedules', 'id', ['Sched-AbC']);
+            await trx.upsertRows('replication_schedules', 'id', [{ ...scheduleRow, id: 'kept-out-2', catchup_policy: 'sometimes' }]);
+          }),
+        );
+        const ids = (await db.knex('replication_schedules').select('id').whereIn('id', ['kept-out-1', 'kept-out-2', 'Sched-AbC'])) as Array<{ id: string }>;
+        assert.deepEqual(ids.map((row) => row.id), ['Sched-AbC']);
+        // The connection is usable afterwards, with no transaction left open on it.
+        await store.inTransaction((trx) => trx.upsertRows('replication_schedules', 'id', [{ ...scheduleRow, id: 'after-failure', name: 'after' }]));
+        assert.equal((await store.loadRows('replication_schedules', 'id', ['after-failure'])).size, 1);
+      } finally {
+        await db.close();
+      }
+    });
+
+    it('commits a transaction too large for one query whole', async () => {
+      const db = await target.open();
+      try {
+        const store = rowStoreFor(db);
+        // ~6 MB of rows: several round trips on MariaDB, one transaction all the same.
+        const description = 'd'.repeat(2000);
+        const rows = Array.from({ length: 3000 }, (_, i) => ({ ...scheduleRow, id: `bulk-${i}`, name: `bulk ${i}`, description }));
+        await store.inTransaction(async (trx) => {
+          for (let start = 0; start < rows.length; start += 500) await trx.upsertRows('replication_schedules', 'id', rows.slice(start, start + 500));
+        });
+        const loaded = await store.loadRows('replication_schedules', 'id', rows.map((row) => row.id));
+        assert.equal(loaded.size, rows.length);
+        assert.equal(loaded.get('bulk-2999')?.description, description);
+        await assert.rejects(
+          store.inTransaction(async (trx) => {
+            await trx.deleteRows('replication_schedules', 'id', rows.map((row) => row.id));
+            await trx.upsertRows('replication_schedules', 'id', [{ ...scheduleRow, id: 'bad-late', schedule_type: 'hourly' }]);
+          }),
+        );
+        assert.equal((await store.loadRows('replication_schedules', 'id', rows.map((row) => row.id))).size, rows.length);
+      } finally {
+        await db.close();
+      }
+    });
+
     it('rejects a value outside an enum', async () => {
       const db = await target.open();
       try {
