@@ -1,6 +1,15 @@
 import mysql, { type Pool, type PoolConnection, type PoolOptions, type ResultSetHeader, type RowDataPacket } from 'mysql2/promise';
 import { WrongExpectedVersionError, type AppendResult, type ExpectedRevision, type NewEvent, type Position, type RecordedEvent } from './event-store.js';
-import { explainAppendFailure, firstRevisionToWrite, recordedEventOf, toRows, type EventColumns, type SqlEventLog } from './sql-event-common.js';
+import {
+  committedColumns,
+  explainAppendFailure,
+  firstRevisionToWrite,
+  recordedEventOf,
+  toRows,
+  type CommittedRun,
+  type EventColumns,
+  type SqlEventLog,
+} from './sql-event-common.js';
 import {
   APPEND_LOCK_ROW_ID,
   APPEND_LOCK_TABLE,
@@ -30,7 +39,8 @@ import {
  * retried one per transaction, so one bad append never fails another.
  *
  * Round trips per group (each one packet, statements run in order on the server):
- *   1. START TRANSACTION; lock row FOR UPDATE (with @@auto_increment_increment);
+ *   1. START TRANSACTION; lock row FOR UPDATE (with @@auto_increment_increment); the
+ *      head position (a locking read, so the latest commit: the CommittedRun proof);
  *      the last revision of each stream of the group, in one locking read (a
  *      subquery per stream, or one GROUP BY for a large group: GROUP_BY_MIN_STREAMS);
  *   2. INSERT ... VALUES (all rows); COMMIT (a round trip more per TEXT_PACKET_CHARS
@@ -173,6 +183,12 @@ type Write = Extract<Decision, { refusal: null }>;
 
 type MariaDbRow = NewEventRow & { recorded_at: string };
 
+/** A row committed, with its position. */
+interface Inserted {
+  position: bigint;
+  row: MariaDbRow;
+}
+
 /** A server error on a live connection: the failed statement was undone, the transaction still open. */
 function isStatementError(error: unknown): boolean {
   return error instanceof Error && typeof (error as { errno?: unknown }).errno === 'number' && (error as { fatal?: unknown }).fatal !== true;
@@ -187,6 +203,7 @@ class MariaDbEventLog implements SqlEventLog {
   private pumpScheduled = false;
   private closing = false;
   private drained: (() => void) | null = null;
+  private commitListener: ((run: CommittedRun) => void) | null = null;
 
   constructor(
     private readonly readPool: Pool,
@@ -290,10 +307,12 @@ class MariaDbEventLog implements SqlEventLog {
   ): Promise<'done' | 'retry one by one' | 'connection lost'> {
     let decisions: Decision[];
     let increment: bigint;
+    let head: number;
     try {
       const locked = await this.lockAndReadRevisions(connection, group);
       onLocked();
       increment = locked.increment;
+      head = locked.head;
       decisions = this.decide(group, locked.current);
     } catch (error) {
       onLocked();
@@ -311,8 +330,9 @@ class MariaDbEventLog implements SqlEventLog {
     }
 
     let multiRowInsert: boolean;
+    let inserted: Inserted[];
     try {
-      multiRowInsert = await this.insertAndCommit(connection, writes, increment);
+      ({ multiRowInsert, inserted } = await this.insertAndCommit(connection, writes, increment));
     } catch (error) {
       const lost = !(await this.rollback(connection, error));
       if (!lost && group.length > 1 && isStatementError(error)) return 'retry one by one';
@@ -323,6 +343,9 @@ class MariaDbEventLog implements SqlEventLog {
       return lost ? 'connection lost' : 'done';
     }
 
+    // Positions from insertId only, on one node (Galera: several, and interleaved insert
+    // ids, hence readBackPositions): there the lock proves the run.
+    if (!this.settings.readBackPositions && increment === 1n) this.reportCommitted(head, inserted);
     if (this.settings.readBackPositions && multiRowInsert) {
       try {
         await this.readBackPositions(writes);
@@ -356,12 +379,15 @@ class MariaDbEventLog implements SqlEventLog {
   private async lockAndReadRevisions(
     connection: PoolConnection,
     group: PendingAppend[],
-  ): Promise<{ increment: bigint; current: Map<string, number | null> }> {
+  ): Promise<{ increment: bigint; head: number; current: Map<string, number | null> }> {
     const streams = [...new Set(group.map((append) => append.key))];
     const [results] = await connection.query<RowDataPacket[][]>(
       [
         'START TRANSACTION',
         `SELECT id, @@SESSION.auto_increment_increment AS increment FROM ${APPEND_LOCK_TABLE} WHERE id = ${APPEND_LOCK_ROW_ID} FOR UPDATE`,
+        // A statement of its own, after the lock is held (a subquery of the lock's
+        // statement could be read before the wait, see the file comment).
+        `SELECT MAX(position) AS head FROM ${EVENTS_TABLE} FOR UPDATE`,
         revisionsQuery(streams),
       ].join(';\n'),
     );
@@ -370,21 +396,26 @@ class MariaDbEventLog implements SqlEventLog {
       throw new Error(`${APPEND_LOCK_TABLE} has no row ${APPEND_LOCK_ROW_ID}: appends would not be serialised`);
     }
     const current = new Map<string, number | null>();
-    for (const row of results[2] ?? []) {
+    for (const row of results[3] ?? []) {
       const stream = streams.length < GROUP_BY_MIN_STREAMS ? streams[Number(row.i)]! : streamKey(String(row.stream_id));
       current.set(stream, row.last == null ? null : Number(row.last));
     }
-    return { increment: BigInt(String(lockRows[0]!.increment ?? 1)), current };
+    const head = results[2]?.[0]?.head;
+    return { increment: BigInt(String(lockRows[0]!.increment ?? 1)), head: head == null ? 0 : Number(head), current };
   }
 
   /**
    * Round trip 2 (more for a large group, see TEXT_PACKET_CHARS): multi-row INSERTs of
    * literals (textLiteral), and the COMMIT in the last packet. A row too large for a packet as hex goes alone as a
-   * prepared INSERT (binary, not doubled). Sets each write's position; true when an
-   * INSERT wrote several rows.
+   * prepared INSERT (binary, not doubled). Sets each write's position; returns whether
+   * an INSERT wrote several rows, and the rows inserted with their positions, in order.
    */
-  private async insertAndCommit(connection: PoolConnection, writes: Write[], increment: bigint): Promise<boolean> {
-    type Slot = { write: Write; last: boolean };
+  private async insertAndCommit(
+    connection: PoolConnection,
+    writes: Write[],
+    increment: bigint,
+  ): Promise<{ multiRowInsert: boolean; inserted: Inserted[] }> {
+    type Slot = { write: Write; row: MariaDbRow; last: boolean };
     type Step = { kind: 'text'; statements: { sql: string; slots: Slot[] }[] } | { kind: 'prepared'; row: MariaDbRow; slot: Slot };
     const budget = this.settings.packetBudget;
     const packetChars = Math.min(budget, TEXT_PACKET_CHARS);
@@ -413,7 +444,7 @@ class MariaDbEventLog implements SqlEventLog {
     };
     for (const write of writes) {
       write.rows.forEach((row, index) => {
-        const slot = { write, last: index === write.rows.length - 1 };
+        const slot = { write, row, last: index === write.rows.length - 1 };
         const fits = rowBytesAtMost(row) * 2 + 200 <= budget || rowBytes(row) * 2 + 200 <= budget;
         const literal = fits ? rowLiteral(row) : null;
         if (literal === null) {
@@ -431,10 +462,13 @@ class MariaDbEventLog implements SqlEventLog {
     endStatement();
     endPacket();
 
+    const inserted: Inserted[] = [];
     const setPositions = (statementSlots: Slot[], insertId: unknown) => {
       const first = BigInt(String(insertId ?? 0));
-      statementSlots.forEach(({ write, last }, row) => {
-        if (last) write.position = first + BigInt(row) * increment;
+      statementSlots.forEach(({ write, row, last }, index) => {
+        const position = first + BigInt(index) * increment;
+        inserted.push({ position, row });
+        if (last) write.position = position;
       });
     };
     for (const [index, step] of steps.entries()) {
@@ -455,7 +489,24 @@ class MariaDbEventLog implements SqlEventLog {
       const headers = Array.isArray(results) ? results : [results];
       step.statements.forEach((statement, position) => setPositions(statement.slots, headers[position]?.insertId));
     }
-    return multiRowInsert;
+    return { multiRowInsert, inserted };
+  }
+
+  /** The group's committed rows as one run (none when a row is not stored as given). */
+  private reportCommitted(head: number, inserted: Inserted[]): void {
+    if (this.commitListener === null) return;
+    const rows: EventColumns[] = [];
+    for (const { position, row } of inserted) {
+      // DATETIME(3) in UTC, read back as its ISO string (READ_COLUMNS).
+      const columns = committedColumns(Number(position), row, `${row.recorded_at.replace(' ', 'T')}Z`);
+      if (columns === null || position > BigInt(Number.MAX_SAFE_INTEGER)) return;
+      rows.push(columns);
+    }
+    this.commitListener({ after: head, rows });
+  }
+
+  watchCommits(listener: (run: CommittedRun) => void): void {
+    this.commitListener = listener;
   }
 
   /**

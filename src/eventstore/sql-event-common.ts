@@ -32,6 +32,11 @@ export interface SqlEventLog {
   /** Events with position > `after` (0: from the start), in position order. */
   readAll(after: number, maxCount: number): Promise<RecordedEvent[]>;
   headPosition(): Promise<Position | null>;
+  /**
+   * Sets the one listener told of each CommittedRun of this log's appends, after the
+   * commit and before the appends resolve. Must not throw.
+   */
+  watchCommits(listener: (run: CommittedRun) => void): void;
   ping(): Promise<void>;
   /** Lets queued appends finish, then closes the connections. */
   close(): Promise<void>;
@@ -83,6 +88,43 @@ export type EventColumns = [
   metadata: string,
   recorded_at: string,
 ];
+
+/**
+ * Events of this process's appends that committed together, as a read returns them, with
+ * the proof that no other event lies among them: `after` is the log's head read while the
+ * append lock was held (MariaDB: the lock row; SQLite: the IMMEDIATE transaction), before
+ * the inserts, and positions are assigned and committed in lock order, so the events with
+ * positions in (after, last position] are exactly `rows`. A subscription whose cursor lies
+ * in that range may take the rest of them without a read (sql-event-store.ts).
+ */
+export interface CommittedRun {
+  after: number;
+  /** In position order, positions as numbers. */
+  rows: EventColumns[];
+}
+
+/** Longest stream id and type both schemas declare (VARCHAR(255), in characters). */
+const MAX_NAME_CHARS = 255;
+/** Event ids MariaDB stores as given (CHAR(36) ascii; CHAR drops trailing spaces when read). */
+const STORED_AS_GIVEN_EVENT_ID = /^(?:[\x20-\x7e]{0,35}[\x21-\x7e])?$/;
+
+/**
+ * A committed row as a read returns it, or null when the database may store it otherwise
+ * than given (a lone surrogate becomes U+FFFD, an id or name is cut or refused by its
+ * column): such a run is not kept, its events are read back. `recordedAt` is the ISO form.
+ */
+export function committedColumns(position: number, row: NewEventRow, recordedAt: string): EventColumns | null {
+  if (
+    !STORED_AS_GIVEN_EVENT_ID.test(row.event_id) ||
+    row.stream_id.length > MAX_NAME_CHARS ||
+    row.type.length > MAX_NAME_CHARS ||
+    !row.stream_id.isWellFormed() ||
+    !row.type.isWellFormed()
+  ) {
+    return null;
+  }
+  return [position, row.event_id, row.stream_id, row.revision, row.type, row.data, row.metadata, recordedAt];
+}
 
 export function recordedEventOf(columns: EventColumns): RecordedEvent {
   return {

@@ -11,7 +11,7 @@ import {
   type SubscribeOptions,
 } from './event-store.js';
 import { openMariaDbEventLog } from './mariadb-event-log.js';
-import type { SqlEventLog } from './sql-event-common.js';
+import { recordedEventOf, type CommittedRun, type EventColumns, type SqlEventLog } from './sql-event-common.js';
 import { openSqliteEventLog } from './sqlite-event-log.js';
 
 /**
@@ -29,12 +29,22 @@ import { openSqliteEventLog } from './sqlite-event-log.js';
  *   (`SELECT ... FOR UPDATE`), held until commit, so AUTO_INCREMENT positions are
  *   allocated and committed in the same order. The appends of one process share these
  *   transactions (group commit, see mariadb-event-log.ts).
+ *
+ * Own appends from memory. The live subscriptions (projections, ticker, process manager)
+ * follow mostly this process's own appends; reading those back would cost a query per
+ * wake-up. The logs report each commit as a CommittedRun: its rows as a read returns
+ * them, and the head read under the append lock before the inserts, which proves that no
+ * other event lies among them. A subscription whose cursor lies in a kept run takes the
+ * rest of it without a read; otherwise it reads, as it does to catch up and after the
+ * poll saw the log grow (other processes).
  */
 
 const DEFAULT_POLL_INTERVAL_MS = 250;
 const DEFAULT_READ_ALL_PAGE = 1000;
 /** Page size of the catch-up reads of a subscription. */
 const SUBSCRIPTION_PAGE_SIZE = 1000;
+/** Events of committed runs kept for the live subscriptions, at most; one behind reads instead. */
+const MAX_KEPT_EVENTS = 4096;
 
 export async function openSqliteEventStore(options: {
   filename: string;
@@ -70,9 +80,21 @@ interface LiveSubscription {
   wake(): void;
   /** Settles when its read loop has ended. */
   finished: Promise<void>;
+  /** Its cursor as a number: runs it has passed need not be kept for it. */
+  at: number;
 }
 
-class SqlEventStore implements EventStore {
+/** A CommittedRun kept for the live subscriptions, decoded when first taken. */
+interface KeptRun {
+  after: number;
+  /** The position of its last event. */
+  last: number;
+  rows: EventColumns[];
+  events: RecordedEvent[] | null;
+}
+
+/** Exported for tests that watch the log under it; services open it with openSqliteEventStore or openMariaDbEventStore. */
+export class SqlEventStore implements EventStore {
   readonly kind: string;
   private closed = false;
   /** Called after every append through this instance: wakes live subscriptions at once. */
@@ -91,12 +113,18 @@ class SqlEventStore implements EventStore {
   private readonly waiters = new Set<Waiter>();
   private pollTimer: ReturnType<typeof setInterval> | null = null;
   private pollInFlight = false;
+  /** Committed runs of this instance's appends, in position order (disjoint), while live subscriptions may take them. */
+  private runs: KeptRun[] = [];
+  private keptEvents = 0;
+  /** The last position appended through this instance: a subscription behind it has own events to take or read. */
+  private localHead = 0;
 
   constructor(
     private readonly log: SqlEventLog,
     private readonly pollIntervalMs: number,
   ) {
     this.kind = log.dialect;
+    log.watchCommits((run) => this.keepRun(run));
   }
 
   async append(streamId: string, events: NewEvent[], expectedRevision: ExpectedRevision): Promise<AppendResult> {
@@ -106,6 +134,7 @@ class SqlEventStore implements EventStore {
     assertValidExpectedRevision(expectedRevision);
     if (this.closed) throw new Error(`append to ${streamId}: the event store is closed`);
     const result = await this.log.append(streamId, events, expectedRevision);
+    this.localHead = Math.max(this.localHead, Number(result.position));
     // A page read before this append is short of it: the woken subscribers read again.
     this.sharedPages.clear();
     for (const listener of this.appendListeners) listener();
@@ -127,9 +156,10 @@ class SqlEventStore implements EventStore {
   }
 
   /**
-   * Pull-based: reads a page, emits it, then reads the next; when caught up, waits for
-   * an append through this instance (immediate) or the store's poll of the head (other
-   * processes, see poll).
+   * Pull-based: takes this instance's committed events from memory when a kept run
+   * starts at or spans the cursor (see the file comment), else reads a page; emits them,
+   * then goes on; when caught up, waits for an append through this instance (immediate)
+   * or the store's poll of the head (other processes, see poll).
    * Wake-ups coalesce: appends made while a read is in flight (a whole MariaDB group
    * commit, say) only set a flag, and the next read, one query, catches them all.
    */
@@ -139,6 +169,12 @@ class SqlEventStore implements EventStore {
       let unsubscribed = false;
       // Set by an append notification; checked before sleeping so none is lost while reading.
       let appendedSinceLastRead = false;
+      /**
+       * Whether events not in memory may follow the cursor, other than this instance's
+       * (localHead tells of those): at the start (catching up), after a full page, and
+       * when the poll saw the log grow past the cursor.
+       */
+      let readNeeded = true;
       let wakeUp: (() => void) | null = null;
 
       const onAppended = () => {
@@ -148,7 +184,13 @@ class SqlEventStore implements EventStore {
       const waitForAppendOrPoll = () =>
         new Promise<void>((resolve) => {
           if (unsubscribed || this.closed || appendedSinceLastRead) return resolve();
-          const waiter: Waiter = { after: cursor === null ? 0 : positionBinding(cursor), wake: finish };
+          const waiter: Waiter = {
+            after: live.at,
+            wake: () => {
+              readNeeded = true;
+              finish();
+            },
+          };
           const waiters = this.waiters;
           function finish() {
             waiters.delete(waiter);
@@ -163,17 +205,23 @@ class SqlEventStore implements EventStore {
       const follow = async () => {
         while (following()) {
           appendedSinceLastRead = false;
-          const page = await this.readSharedPage(cursor);
-          for (const event of page) {
+          live.at = cursor === null ? 0 : positionBinding(cursor);
+          let page = this.takeRun(live.at);
+          if (page === null && (readNeeded || live.at < this.localHead)) {
+            page = await this.readSharedPage(cursor);
+            readNeeded = page.length === SUBSCRIPTION_PAGE_SIZE;
+          }
+          for (const event of page ?? []) {
             if (!following()) return;
             subscriber.next(event);
             cursor = event.position;
           }
-          if (page.length < SUBSCRIPTION_PAGE_SIZE) await waitForAppendOrPoll();
+          live.at = cursor === null ? 0 : positionBinding(cursor);
+          if (!readNeeded && live.at >= this.localHead) await waitForAppendOrPoll();
         }
       };
 
-      const live: LiveSubscription = { wake: () => wakeUp?.(), finished: Promise.resolve() };
+      const live: LiveSubscription = { wake: () => wakeUp?.(), finished: Promise.resolve(), at: 0 };
       this.appendListeners.add(onAppended);
       this.liveSubscriptions.add(live);
       live.finished = follow()
@@ -191,6 +239,7 @@ class SqlEventStore implements EventStore {
         .finally(() => {
           this.appendListeners.delete(onAppended);
           this.liveSubscriptions.delete(live);
+          this.dropPassedRuns();
         });
 
       return () => {
@@ -227,6 +276,47 @@ class SqlEventStore implements EventStore {
       this.pollInFlight = false;
     }
     for (const waiter of this.waiters) if (head > waiter.after) waiter.wake();
+  }
+
+  /** Keeps a run of this instance's appends while live subscriptions may take it (within MAX_KEPT_EVENTS). */
+  private keepRun(run: CommittedRun): void {
+    if (this.liveSubscriptions.size === 0 || run.rows.length === 0 || run.rows.length > MAX_KEPT_EVENTS) return;
+    const kept: KeptRun = { after: run.after, last: Number(run.rows[run.rows.length - 1]![0]), rows: run.rows, events: null };
+    // Runs come in commit order; placed by position all the same (they are disjoint).
+    let index = this.runs.length;
+    while (index > 0 && this.runs[index - 1]!.after > kept.after) index -= 1;
+    this.runs.splice(index, 0, kept);
+    this.keptEvents += kept.rows.length;
+    this.dropPassedRuns();
+  }
+
+  /** Drops the runs every live subscription has passed, and the oldest beyond MAX_KEPT_EVENTS. */
+  private dropPassedRuns(): void {
+    let slowest = Number.POSITIVE_INFINITY;
+    for (const live of this.liveSubscriptions) slowest = Math.min(slowest, live.at);
+    let dropped = 0;
+    while (dropped < this.runs.length && (this.runs[dropped]!.last <= slowest || this.keptEvents > MAX_KEPT_EVENTS)) {
+      this.keptEvents -= this.runs[dropped]!.rows.length;
+      dropped += 1;
+    }
+    if (dropped > 0) this.runs.splice(0, dropped);
+  }
+
+  /**
+   * The events after position `at` of the kept run spanning it (its `after` <= at < its
+   * last position), or null when none does: the run proves that no other event lies
+   * between. The events are shared, like a shared page.
+   */
+  private takeRun(at: number): RecordedEvent[] | null {
+    // From the newest: live subscriptions are mostly at the last run.
+    for (let index = this.runs.length - 1; index >= 0; index -= 1) {
+      const run = this.runs[index]!;
+      if (run.last <= at) return null;
+      if (run.after > at) continue;
+      run.events ??= run.rows.map(recordedEventOf);
+      return at === run.after ? run.events : run.events.slice(run.rows.findIndex((row) => Number(row[0]) > at));
+    }
+    return null;
   }
 
   /** The subscriptions' page after `cursor` (the events are shared: readers do not change them). */

@@ -1,7 +1,16 @@
 import Database from 'better-sqlite3';
 import { BACKSTOP_AUTOCHECKPOINT_PAGES, startWalCheckpointer, type WalCheckpointer } from '../sqlite/wal-checkpointer.js';
 import type { AppendResult, ExpectedRevision, NewEvent, Position, RecordedEvent } from './event-store.js';
-import { explainAppendFailure, firstRevisionToWrite, recordedEventOf, toRows, type EventColumns, type SqlEventLog } from './sql-event-common.js';
+import {
+  committedColumns,
+  explainAppendFailure,
+  firstRevisionToWrite,
+  recordedEventOf,
+  toRows,
+  type CommittedRun,
+  type EventColumns,
+  type SqlEventLog,
+} from './sql-event-common.js';
 import { EVENT_COLUMNS, EVENTS_TABLE, INSERT_COLUMNS, ensureEventTables} from './sql-event-schema.js';
 
 /** How long an SQLite append waits for another process holding the write lock. */
@@ -19,7 +28,13 @@ interface PendingAppend {
   reject: (error: unknown) => void;
 }
 
-type GroupOutcome = { ok: true; result: AppendResult } | { ok: false; error: unknown };
+/** An append's result, and its rows as a read returns them (null: one is not stored as given, see committedColumns). */
+interface Appended {
+  result: AppendResult;
+  rows: EventColumns[] | null;
+}
+
+type GroupOutcome = ({ ok: true } & Appended) | { ok: false; error: unknown };
 
 /**
  * The SQL event log on SQLite: ONE better-sqlite3 connection for the store's lifetime
@@ -38,7 +53,9 @@ type GroupOutcome = { ok: true; result: AppendResult } | { ok: false; error: unk
  * many clients read in one poll of the sockets) are committed together, at the end of
  * the turn (setImmediate): one IMMEDIATE transaction, each append in a savepoint of its
  * own, so one append's failure leaves the others standing. Under load (bench:commands)
- * that is ~20 appends per commit instead of one.
+ * that is ~20 appends per commit instead of one. Each such transaction first reads the
+ * head position: with the rows it commits, that is the CommittedRun live subscriptions
+ * take without reading them back (sql-event-common.ts).
  */
 export async function openSqliteEventLog(filename: string): Promise<SqlEventLog> {
   const connection = new Database(filename, { timeout: SQLITE_BUSY_TIMEOUT_MS });
@@ -103,11 +120,13 @@ class SqliteEventLog implements SqlEventLog {
   private readonly headStatement: Database.Statement<[], number | null>;
   private readonly pingStatement: Database.Statement<[], number>;
   private readonly appendAtomically: Database.Transaction<
-    (streamId: string, events: NewEvent[], expected: ExpectedRevision) => AppendResult
+    (streamId: string, events: NewEvent[], expected: ExpectedRevision) => Appended
   >;
-  private readonly appendGroup: Database.Transaction<(group: PendingAppend[]) => GroupOutcome[]>;
+  /** The head before the group's inserts (see CommittedRun), and each append's outcome. */
+  private readonly appendGroup: Database.Transaction<(group: PendingAppend[]) => { head: number; outcomes: GroupOutcome[] }>;
   private pending: PendingAppend[] = [];
   private flushScheduled = false;
+  private commitListener: ((run: CommittedRun) => void) | null = null;
 
   constructor(
     private readonly connection: Database.Database,
@@ -131,39 +150,50 @@ class SqliteEventLog implements SqlEventLog {
     this.headStatement = connection.prepare<[], number | null>(`SELECT MAX(position) FROM ${EVENTS_TABLE}`).pluck();
     this.pingStatement = connection.prepare<[], number>('SELECT 1').pluck();
 
-    this.appendAtomically = connection.transaction(
-      (streamId: string, events: NewEvent[], expected: ExpectedRevision): AppendResult => {
-        const current = this.lastRevisionStatement.get(streamId) ?? null;
-        const firstRevision = firstRevisionToWrite(streamId, expected, current);
-        let position = 0;
-        for (const row of toRows(streamId, firstRevision, events, new Date().toISOString())) {
-          // One row per run: no multi-row SQL to build, and the rowid of each is the
-          // position (INTEGER PRIMARY KEY), so the last one is the append's position.
-          const { lastInsertRowid } = this.insertStatement.run(
-            row.event_id,
-            row.stream_id,
-            row.revision,
-            row.type,
-            row.data,
-            row.metadata,
-            row.recorded_at,
-          );
-          position = Number(lastInsertRowid);
-        }
-        return { nextExpectedRevision: firstRevision + events.length - 1, position: String(position) };
-      },
-    );
+    const appendRows = (streamId: string, events: NewEvent[], expected: ExpectedRevision): Appended => {
+      const current = this.lastRevisionStatement.get(streamId) ?? null;
+      const firstRevision = firstRevisionToWrite(streamId, expected, current);
+      let position = 0;
+      let rows: EventColumns[] | null = [];
+      for (const row of toRows(streamId, firstRevision, events, new Date().toISOString())) {
+        // One row per run: no multi-row SQL to build, and the rowid of each is the
+        // position (INTEGER PRIMARY KEY), so the last one is the append's position.
+        const { lastInsertRowid } = this.insertStatement.run(
+          row.event_id,
+          row.stream_id,
+          row.revision,
+          row.type,
+          row.data,
+          row.metadata,
+          row.recorded_at,
+        );
+        position = Number(lastInsertRowid);
+        const columns = rows === null ? null : committedColumns(position, row, row.recorded_at);
+        if (columns === null) rows = null;
+        else rows?.push(columns);
+      }
+      return { result: { nextExpectedRevision: firstRevision + events.length - 1, position: String(position) }, rows };
+    };
     // Called inside a transaction, appendAtomically runs in a savepoint: a failing
     // append rolls back to it alone.
-    this.appendGroup = connection.transaction((group: PendingAppend[]): GroupOutcome[] =>
-      group.map((item) => {
+    this.appendAtomically = connection.transaction(appendRows);
+    this.appendGroup = connection.transaction((group: PendingAppend[]) => {
+      // Read inside the IMMEDIATE transaction: no other writer until it commits.
+      const head = this.headStatement.get() ?? 0;
+      if (group.length === 1) {
+        // Alone, it needs no savepoint: its failure fails the transaction.
+        const only = group[0]!;
+        return { head, outcomes: [{ ok: true, ...appendRows(only.streamId, only.events, only.expected) }] };
+      }
+      const outcomes = group.map((item): GroupOutcome => {
         try {
-          return { ok: true, result: this.appendAtomically(item.streamId, item.events, item.expected) };
+          return { ok: true, ...this.appendAtomically(item.streamId, item.events, item.expected) };
         } catch (error) {
           return { ok: false, error };
         }
-      }),
-    );
+      });
+      return { head, outcomes };
+    });
   }
 
   append(streamId: string, events: NewEvent[], expected: ExpectedRevision): Promise<AppendResult> {
@@ -181,15 +211,14 @@ class SqliteEventLog implements SqlEventLog {
     while (this.pending.length > 0) {
       const group = this.pending.splice(0, MAX_GROUP);
       let outcomes: GroupOutcome[];
+      let head: number | null = null;
       try {
-        outcomes =
-          group.length === 1
-            ? [{ ok: true, result: this.appendAtomically.immediate(group[0]!.streamId, group[0]!.events, group[0]!.expected) }]
-            : this.appendGroup.immediate(group);
+        ({ head, outcomes } = this.appendGroup.immediate(group));
       } catch (error) {
         // The transaction itself failed (e.g. the file stayed locked): every append in it failed.
         outcomes = group.map(() => ({ ok: false, error }));
       }
+      if (head !== null) this.reportCommitted(head, outcomes);
       group.forEach((item, index) => {
         const outcome = outcomes[index]!;
         if (outcome.ok) item.resolve(outcome.result);
@@ -198,6 +227,22 @@ class SqliteEventLog implements SqlEventLog {
         }
       });
     }
+  }
+
+  /** The committed rows of a group as one run (none when a row is not stored as given). */
+  private reportCommitted(head: number, outcomes: GroupOutcome[]): void {
+    if (this.commitListener === null) return;
+    const rows: EventColumns[] = [];
+    for (const outcome of outcomes) {
+      if (!outcome.ok) continue;
+      if (outcome.rows === null) return;
+      for (const row of outcome.rows) rows.push(row);
+    }
+    if (rows.length > 0) this.commitListener({ after: head, rows });
+  }
+
+  watchCommits(listener: (run: CommittedRun) => void): void {
+    this.commitListener = listener;
   }
 
   async readStream(
