@@ -18,10 +18,16 @@ function instantOf(value: Date | string, path: string): Date {
 /** '2026-05-01T10:00:00.000Z' -> '20260501T100000Z' (milliseconds kept when not zero: '20260501T100000250Z'). */
 export function compactInstant(value: Date | string): string {
   const iso = instantOf(value, '/due_at').toISOString();
+  if (iso === lastCompacted.iso) return lastCompacted.compact;
   const [date = '', time = ''] = iso.slice(0, -1).split('T');
   const [hms = '', millis = '000'] = time.split('.');
-  return `${date.replaceAll('-', '')}T${hms.replaceAll(':', '')}${millis === '000' ? '' : millis}Z`;
+  const compact = `${date.replaceAll('-', '')}T${hms.replaceAll(':', '')}${millis === '000' ? '' : millis}Z`;
+  lastCompacted = { iso, compact };
+  return compact;
 }
+
+/** The last instant compacted: a herd of schedules due in one second asks for the same one thousands of times. */
+let lastCompacted = { iso: '', compact: '' };
 
 /** The execution id of a schedule's due instant: `${scheduleId}-20260501T100000Z`. */
 export function executionIdFor(scheduleId: string, dueInstant: Date | string): string {

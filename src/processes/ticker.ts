@@ -288,13 +288,13 @@ export class Ticker {
     }
     // Already known from the result of a record (own appends come back here later).
     if (event.revision <= tracked.revision) return;
-    const timingBefore = timingOf(tracked.state);
+    const before = tracked.state;
     tracked.state = scheduleDecider.evolve(tracked.state, { type: event.type, data: event.data } as unknown as ScheduleEvent);
     tracked.revision = event.revision;
     // A deleted schedule never comes back: forget it (a record in flight still holds it and plans nothing).
     if (tracked.state.status === 'deleted') this.schedules.delete(id);
     // An edit of a name, description or limits leaves the plan as it is: no cron to evaluate again.
-    if (this.planning && (timingBefore === null || timingBefore !== timingOf(tracked.state))) this.plan(tracked);
+    if (this.planning && !sameTiming(before, tracked.state)) this.plan(tracked);
   }
 
   /** A record's result is the stream's latest state: newer than the subscription's, or the same. */
@@ -496,11 +496,22 @@ function samePosition(a: Position | null, b: Position | null): boolean {
 }
 
 /**
- * What the schedule's plan (nextFor) depends on, as one comparable string; null when
- * the schedule is not live (every change of such a schedule is planned).
+ * Whether the schedule's plan (nextFor) stays as it was: both states live, with the
+ * same fields it depends on (every change of a schedule not live is planned).
+ * Compared field by field: evolve gives a new state and leaves the old one as it was.
  */
-function timingOf(state: ScheduleState): string | null {
-  if (state.status !== 'active') return null;
-  const { enabled, schedule_type, cron_expression, timezone, jitter_seconds } = state.settings;
-  return [enabled, schedule_type, cron_expression, timezone, jitter_seconds, state.last_due_at, state.cron_changed_at, state.enabled_at].join('\u0000');
+function sameTiming(a: ScheduleState, b: ScheduleState): boolean {
+  if (a.status !== 'active' || b.status !== 'active') return false;
+  const x = a.settings;
+  const y = b.settings;
+  return (
+    x.enabled === y.enabled &&
+    x.schedule_type === y.schedule_type &&
+    x.cron_expression === y.cron_expression &&
+    x.timezone === y.timezone &&
+    x.jitter_seconds === y.jitter_seconds &&
+    a.last_due_at === b.last_due_at &&
+    a.cron_changed_at === b.cron_changed_at &&
+    a.enabled_at === b.enabled_at
+  );
 }
