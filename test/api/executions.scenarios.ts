@@ -94,15 +94,15 @@ export function executionScenarios(backend: Backend): void {
     };
 
     /** One command on an execution stream, as the process manager will send it; waits for the read models. */
-    const drive = async (executionId: string, command: ExecutionCommand): Promise<void> => {
+    const drive = async (executionId: string, command: ExecutionCommand, waitForReadModels = true): Promise<void> => {
       const context = newCommandContext({ actor: 'process-manager', source: 'process-manager', at: new Date(command.at) });
       const result = await runDecider(service.store, streamIds.execution(executionId), executionDecider, () => command, context);
       assert.ok(result.events.length > 0, `${command.type} appended nothing`);
-      assert.equal(await service.projections.waitForPosition(result.position as Position, 10_000), true);
+      if (waitForReadModels) assert.equal(await service.projections.waitForPosition(result.position as Position, 10_000), true);
     };
 
     /** A manual execution of a new schedule, started with one VM of its group, whose job the OMA created. */
-    const startedJob = async (jobId: string) => {
+    const startedJob = async (jobId: string, options: { readModelsWaited: boolean } = { readModelsWaited: true }) => {
       const scheduleId = await createSchedule();
       const group = await api.post('/machine-groups', { name: `Executions group ${jobId}`, schedule_id: scheduleId });
       assert.equal(group.status, 201, JSON.stringify(group.body));
@@ -136,7 +136,11 @@ export function executionScenarios(backend: Backend): void {
           group_max_concurrent_vms: 5,
         },
       });
-      await drive(executionId, { type: 'RecordDispatchResult', ...meta(), vm_context_id: vm.id, attempt: 1, result: { kind: 'started', job_id: jobId, status: 'pending', progress_percent: 0 } });
+      await drive(
+        executionId,
+        { type: 'RecordDispatchResult', ...meta(), vm_context_id: vm.id, attempt: 1, result: { kind: 'started', job_id: jobId, status: 'pending', progress_percent: 0 } },
+        options.readModelsWaited,
+      );
       return { scheduleId, groupId, vm, executionId };
     };
 
@@ -294,6 +298,14 @@ export function executionScenarios(backend: Backend): void {
       assert.equal((await api.get(`/schedules/${scheduleId}/executions?status=running`)).body.total_count, 0);
       const beyond = await api.get(`/schedules/${scheduleId}/executions?limit=2&page=9`);
       assert.deepEqual([beyond.body.executions, beyond.body.total_count, beyond.body.has_more], [[], 5, false]);
+    });
+
+    it('takes a status pushed the moment the job was recorded, before the read models show the job', async () => {
+      const jobId = 'job-20260501-100000.790-c1d2e3';
+      await startedJob(jobId, { readModelsWaited: false });
+      const pushed = await api.post(`/jobs/${jobId}/status`, { status: 'completed', progress_percent: 100 });
+      assert.equal(pushed.status, 200, JSON.stringify(pushed.body));
+      assert.deepEqual([pushed.body.id, pushed.body.status], [jobId, 'completed']);
     });
 
     it("attributes a job to its schedule and to the VM's group when it was dispatched, after the VM moves", async () => {

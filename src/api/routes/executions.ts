@@ -33,7 +33,20 @@ export async function bodyOptional(request: FastifyRequest): Promise<void> {
 export async function registerExecutionRoutes(app: FastifyInstance, deps: ApiDeps): Promise<void> {
   const executions = new ExecutionQueries(deps.readDb.knex);
   const jobs = new JobQueries(deps.readDb.knex);
-  const jobDeps: JobCommandDeps = { store: deps.store, executionOfJob: (jobId) => jobs.executionOf(jobId) };
+  /**
+   * The execution of a job, from the jobs read model; a job not there yet (an OMA may
+   * push a status moments after answering the creation) is looked up again once the
+   * read models have caught up with the log as it is now, so a job the log knows is
+   * never answered 404.
+   */
+  const executionOfJob = async (jobId: string): Promise<string | null> => {
+    const known = await jobs.executionOf(jobId);
+    if (known !== null) return known;
+    const head = await deps.store.headPosition();
+    if (head === null || !(await deps.projections.waitForPosition(head, deps.config.readYourWritesTimeoutMs))) return null;
+    return jobs.executionOf(jobId);
+  };
+  const jobDeps: JobCommandDeps = { store: deps.store, executionOfJob };
 
   app.get<{ Params: IdParams }>(
     '/executions/:id',
