@@ -13,6 +13,9 @@
  * process manager's job poll interval, default 1, the least JOB_POLL_INTERVAL_SECONDS
  * allows; the bench passes it to the service directly, so fractions work too);
  * BENCH_POLLS_TO_FINISH (OMA polls until a fake job completes, default 2);
+ * BENCH_PUSH_AFTER_MS (when set, the fake OMA pushes: each job ends this long after
+ * its creation was answered and its final status is posted to the service's
+ * POST /api/v1/jobs/{id}/status, spec/integrations.md "Push"; polling stays on);
  * BENCH_CASES (comma list of `max`, `limited`; default both); BENCH_TIMEOUT_SECONDS
 (a run reports what it reached this long after its trigger, default 600). Every (database, case)
  * runs in a child process of its own, so peak RSS is that run's alone.
@@ -49,7 +52,7 @@ import { loadIntegrationConfig } from '../src/integrations/integration-config.js
 import { startService } from '../src/service.js';
 import { apiClient } from '../test/support/api-client.js';
 import { fakeVm, type VmScript } from '../test/support/fake-appliances.js';
-import { startFakeAppliancesProcess } from '../test/support/fake-appliances-host.js';
+import { startFakeAppliancesProcess, type FakeAppliancesReport } from '../test/support/fake-appliances-host.js';
 import { createTestDatabase } from '../test/support/mariadb.js';
 
 type BenchDb = 'sqlite' | 'mariadb';
@@ -61,6 +64,7 @@ const LIMITED_CONCURRENCY = Number(process.env.BENCH_LIMITED_CONCURRENCY ?? 50);
 const LATENCY_MS = Number(process.env.BENCH_LATENCY_MS ?? 5);
 const POLL_SECONDS = Number(process.env.BENCH_POLL_SECONDS ?? 1);
 const POLLS_TO_FINISH = Number(process.env.BENCH_POLLS_TO_FINISH ?? 2);
+const PUSH_AFTER_MS = process.env.BENCH_PUSH_AFTER_MS === undefined ? null : Number(process.env.BENCH_PUSH_AFTER_MS);
 /** The domain's maximum of max_concurrent_jobs and of max_concurrent_vms. */
 const DOMAIN_MAX = 1000;
 const TARGET_SECONDS = 10;
@@ -100,6 +104,8 @@ interface Result {
   peakRssMb: number;
   /** Failed and skipped VMs by message. */
   failures: Record<string, number>;
+  /** The fake OMA's status pushes (BENCH_PUSH_AFTER_MS). */
+  pushes: FakeAppliancesReport['pushes'];
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -146,6 +152,11 @@ async function runOne(db: BenchDb, benchCase: BenchCase): Promise<Result> {
     integrationConfig,
   });
   try {
+    if (PUSH_AFTER_MS !== null) {
+      // The pushes come over HTTP, from the fake's process, as an OMA's would.
+      const address = await service.app.listen({ host: '127.0.0.1', port: 0 });
+      await fake.pushEnds({ url: address, afterMs: PUSH_AFTER_MS });
+    }
     const api = apiClient(service.app);
     const must = (what: string, answer: { status: number; body: unknown }, ok: number) => {
       if (answer.status !== ok) throw new Error(`${what}: ${answer.status} ${JSON.stringify(answer.body)}`);
@@ -258,6 +269,7 @@ async function runOne(db: BenchDb, benchCase: BenchCase): Promise<Result> {
       fakeCpuSeconds: seen.cpuSeconds - fakeBefore.cpuSeconds,
       peakRssMb: process.resourceUsage().maxRSS / 1024,
       failures,
+      pushes: seen.pushes,
     };
   } finally {
     await service.stop();
@@ -330,7 +342,8 @@ async function main(): Promise<void> {
   const cases = (process.env.BENCH_CASES ?? 'max,limited').split(',').map((c) => c.trim()) as BenchCase[];
   console.log(
     `fan-out bench: Node ${process.version}; ${cpus().length} x ${cpus()[0]?.model ?? '?'}; fake VMA/OMA latency ${LATENCY_MS} ms; ` +
-      `job poll every ${POLL_SECONDS} s, jobs complete at poll ${POLLS_TO_FINISH}`,
+      `job poll every ${POLL_SECONDS} s, ` +
+      (PUSH_AFTER_MS === null ? `jobs complete at poll ${POLLS_TO_FINISH}` : `jobs end ${PUSH_AFTER_MS} ms after their creation and the OMA pushes their status (polls stay on)`),
   );
   if (cases.includes('max') && VMS > DOMAIN_MAX) {
     console.log(
@@ -346,6 +359,7 @@ async function main(): Promise<void> {
       console.log(`  ${db} ${benchCase}: setup (${r.vms.toLocaleString('en')} VMs through the API) ${r.setupSeconds.toFixed(1)} s; trigger answered in ${r.triggerMs} ms; ${r.discoveries} discoveries, ${r.omaGets} OMA polls`);
       console.log(`    replication calls in each second after the trigger: ${r.callsPerSecond.join(' ')}`);
       for (const [message, count] of Object.entries(r.failures)) console.log(`    ${count} x ${message}`);
+      if (r.pushes.sent > 0) console.log(`    status pushes: ${r.pushes.sent} sent, ${r.pushes.accepted} answered 200${Object.entries(r.pushes.refused).map(([why, n]) => `, ${n} answered ${why}`).join('')}`);
       results.push(r);
     }
   }

@@ -8,7 +8,7 @@
  */
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import type { FakeAppliancesOptions } from './fake-appliances.js';
+import type { FakeAppliancesOptions, PushTarget } from './fake-appliances.js';
 import type { ChildMessage, FakeAppliancesReport, FakeProcessAnswers, FakeProcessRequest } from './fake-appliances-process.js';
 
 export type { FakeAppliancesReport } from './fake-appliances-process.js';
@@ -20,6 +20,8 @@ export interface FakeAppliancesProcess {
   readonly pid: number;
   /** What the fake has seen so far; `postsFrom`: index of the first replication POST time to return. */
   report(postsFrom?: number): Promise<FakeAppliancesReport>;
+  /** Jobs created from now on end on their own and are pushed to `target` (see PushTarget); null: polls only. */
+  pushEnds(target: PushTarget | null): Promise<void>;
   /** Stops the fake and waits until its process has exited. */
   close(): Promise<void>;
 }
@@ -68,6 +70,9 @@ export async function startFakeAppliancesProcess(options: FakeAppliancesOptions 
     token: address.token,
     pid: child.pid ?? -1,
     report: (postsFrom = 0) => ask({ request: 'report', postsFrom }),
+    pushEnds: async (target) => {
+      await ask({ request: 'push', target });
+    },
     close: async () => {
       if (gone === undefined) {
         await ask({ request: 'close' });

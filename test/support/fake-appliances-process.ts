@@ -5,7 +5,7 @@
  * gone). Run it only through startFakeAppliancesProcess.
  */
 import { EventEmitter } from 'node:events';
-import { startFakeAppliances, type FakeAppliances, type FakeAppliancesOptions } from './fake-appliances.js';
+import { startFakeAppliances, type FakeAppliances, type FakeAppliancesOptions, type PushCounts, type PushTarget } from './fake-appliances.js';
 
 /** What the fake has seen, as the parent reads it while a benchmark runs. */
 export interface FakeAppliancesReport {
@@ -19,13 +19,19 @@ export interface FakeAppliancesReport {
   maxActiveJobs: number;
   /** CPU (user + system) of the fake's process since it started, in seconds. */
   cpuSeconds: number;
+  pushes: PushCounts;
 }
 
-export type FakeProcessRequest = { request: 'start'; options: FakeAppliancesOptions } | { request: 'report'; postsFrom: number } | { request: 'close' };
+export type FakeProcessRequest =
+  | { request: 'start'; options: FakeAppliancesOptions }
+  | { request: 'report'; postsFrom: number }
+  | { request: 'push'; target: PushTarget | null }
+  | { request: 'close' };
 
 export interface FakeProcessAnswers {
   start: { url: string; token: string };
   report: FakeAppliancesReport;
+  push: null;
   close: null;
 }
 
@@ -59,6 +65,7 @@ function report(postsFrom: number): FakeAppliancesReport {
     activeJobs: fake?.activeJobCount() ?? 0,
     maxActiveJobs: fake?.maxActiveJobs() ?? 0,
     cpuSeconds: (cpu.user + cpu.system) / 1e6,
+    pushes: fake?.pushCounts() ?? { sent: 0, accepted: 0, refused: {} },
   };
 }
 
@@ -69,6 +76,9 @@ async function answer(message: FakeProcessRequest): Promise<FakeProcessAnswers[k
       return { url: fake.url, token: fake.token };
     case 'report':
       return report(message.postsFrom);
+    case 'push':
+      fake?.pushEnds(message.target);
+      return null;
     case 'close':
       await fake?.close();
       fake = undefined;

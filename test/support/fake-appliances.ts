@@ -13,7 +13,7 @@
  * VM's discovery or the answer to its creation (the job exists already) to
  * stop the scheduler at that point.
  */
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { Agent, createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
 import { ACTIVE_JOB_STATUSES } from '../../src/domain/job-statuses.js';
@@ -94,6 +94,27 @@ export interface FakeAppliancesOptions {
   scripts?: Record<string, VmScript>;
 }
 
+/**
+ * An OMA that pushes (spec/integrations.md, "Push"): each job created from now on ends
+ * `afterMs` after its creation was answered, and its final status is posted to
+ * `{url}/api/v1/jobs/{job_id}/status`. Polls see the same end.
+ */
+export interface PushTarget {
+  url: string;
+  afterMs: number;
+  /** Sent as Bearer when set. */
+  token?: string;
+}
+
+/** What the pushes have come to. */
+export interface PushCounts {
+  sent: number;
+  /** Answered 200. */
+  accepted: number;
+  /** Answered otherwise, or not at all: by status ('error' for no answer). */
+  refused: Record<string, number>;
+}
+
 export interface FakeAppliances {
   /** Base URL of both the VMA and the OMA. */
   readonly url: string;
@@ -122,6 +143,9 @@ export interface FakeAppliances {
   holdDiscovery(vmName: string): HeldRequest;
   /** Holds the answer to the next creation for `vmName` (the job is made, the answer waits) until released. */
   holdCreation(vmName: string): HeldRequest;
+  /** Jobs created from now on end on their own and are pushed to `target` (null: polls only, as by default). */
+  pushEnds(target: PushTarget | null): void;
+  pushCounts(): PushCounts;
   close(): Promise<void>;
 }
 
@@ -172,6 +196,10 @@ export async function startFakeAppliances(options: FakeAppliancesOptions = {}): 
   const jobByKey = new Map<string, string>();
   const holds = { discover: new Map<string, Hold>(), create: new Map<string, Hold>() };
   const closing = new AbortController();
+  let pushTarget: PushTarget | null = null;
+  const pushes: PushCounts = { sent: 0, accepted: 0, refused: {} };
+  // Pushes share a few kept-alive connections, as an OMA's HTTP client would.
+  const pushAgent = new Agent({ keepAlive: true, maxSockets: 16 });
   let jobSequence = 0;
   let maxActive = 0;
 
@@ -325,6 +353,41 @@ export async function startFakeAppliances(options: FakeAppliancesOptions = {}): 
     await holdIfAsked(holds.create, vmName);
     if (fails500) return answer(500, 'internal error after provisioning');
     answer(201, { job_id: job.jobId, status: job.status, progress_percent: job.progressPercent, started_at: job.startedAt, message: 'Replication job created' }, job.jobId);
+    if (pushTarget !== null) schedulePush(job, pushTarget);
+  }
+
+  function schedulePush(job: FakeJob, target: PushTarget): void {
+    const timer = setTimeout(() => {
+      if (job.manual || job.forgotten || !ACTIVE.has(job.status)) return;
+      end(job);
+      push(job, target);
+    }, target.afterMs);
+    timer.unref();
+  }
+
+  function push(job: FakeJob, target: PushTarget): void {
+    const body = Buffer.from(
+      JSON.stringify({ status: job.status, progress_percent: job.progressPercent, ...(job.errorMessage === null ? {} : { error_message: job.errorMessage }) }),
+    );
+    const refused = (why: string) => {
+      pushes.refused[why] = (pushes.refused[why] ?? 0) + 1;
+    };
+    pushes.sent += 1;
+    const request = httpRequest(
+      `${target.url}/api/v1/jobs/${encodeURIComponent(job.jobId)}/status`,
+      {
+        method: 'POST',
+        agent: pushAgent,
+        headers: { 'content-type': 'application/json', 'content-length': body.length, ...(target.token ? { authorization: `Bearer ${target.token}` } : {}) },
+      },
+      (response) => {
+        response.resume();
+        if (response.statusCode === 200) pushes.accepted += 1;
+        else refused(String(response.statusCode));
+      },
+    );
+    request.on('error', () => refused('error'));
+    request.end(body);
   }
 
   function omaState(response: ServerResponse, jobId: string): void {
@@ -350,6 +413,12 @@ export async function startFakeAppliances(options: FakeAppliancesOptions = {}): 
       job.progressPercent = Math.floor((job.polls / job.pollsToFinish) * 100);
       return;
     }
+    end(job);
+  }
+
+  /** The job reaches the end its script gave it. */
+  function end(job: FakeJob): void {
+    job.updatedAt = new Date().toISOString();
     job.completedAt = job.updatedAt;
     if (job.fated === 'completed') {
       job.status = 'completed';
@@ -408,6 +477,10 @@ export async function startFakeAppliances(options: FakeAppliancesOptions = {}): 
     },
     activeJobCount,
     maxActiveJobs: () => maxActive,
+    pushEnds: (target) => {
+      pushTarget = target;
+    },
+    pushCounts: () => ({ ...pushes, refused: { ...pushes.refused } }),
     setInventory: (vms) => {
       inventory = [...vms];
     },
@@ -435,6 +508,8 @@ export async function startFakeAppliances(options: FakeAppliancesOptions = {}): 
     holdCreation: (vmName) => newHold(holds.create, vmName),
     close: async () => {
       closing.abort();
+      pushTarget = null;
+      pushAgent.destroy();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
