@@ -33,8 +33,11 @@ export interface JobStatusReport {
 
 export interface JobCommandDeps {
   store: EventStore;
-  /** The execution a job belongs to (from the jobs read model); null for an unknown job. */
-  executionOfJob(jobId: string): Promise<string | null>;
+  /**
+   * The execution a job belongs to and its VM (from the jobs read model); null for an
+   * unknown job. The VM spares the decider a search of the execution's VMs.
+   */
+  executionOfJob(jobId: string): Promise<{ executionId: string; vmContextId: string | null } | null>;
 }
 
 function decideOnExecution(store: EventStore, id: string, command: ExecutionCommand, context: CommandContext): Promise<DecisionResult<ExecutionEvent, ExecutionState>> {
@@ -96,12 +99,14 @@ export async function cancelExecution(store: EventStore, id: string, reason: str
 
 /** A job's status as the OMA reports it: 404 unknown job, 409 when the job has ended already. */
 export async function recordJobStatus(deps: JobCommandDeps, jobId: string, report: JobStatusReport, context: CommandContext): Promise<CommandOutcome> {
-  const executionId = await deps.executionOfJob(jobId);
-  if (executionId === null) throw new DomainError('NotFound', `job ${jobId} not found`);
+  const owner = await deps.executionOfJob(jobId);
+  if (owner === null) throw new DomainError('NotFound', `job ${jobId} not found`);
+  const executionId = owner.executionId;
   const command: ExecutionCommand = {
     type: 'RecordJobStatus',
     execution_id: executionId,
     job_id: jobId,
+    ...(owner.vmContextId === null ? {} : { vm_context_id: owner.vmContextId }),
     status: report.status,
     ...(report.progress_percent === undefined ? {} : { progress_percent: report.progress_percent }),
     ...(report.error_message === undefined ? {} : { error_message: report.error_message }),

@@ -219,9 +219,11 @@ export class JobQueries {
   }
 
   /** The execution a job belongs to; null for a job the read model does not know. */
-  async executionOf(jobId: string): Promise<string | null> {
-    const row = await this.reads.first('SELECT schedule_execution_id FROM replication_jobs WHERE id = ? LIMIT 1', [jobId]);
-    return row ? textOrNull(row.schedule_execution_id) : null;
+  /** The execution and the VM of a job; null for a job not (yet) in the read model. */
+  async executionOf(jobId: string): Promise<{ executionId: string; vmContextId: string | null } | null> {
+    const row = await this.reads.first('SELECT schedule_execution_id, vm_context_id FROM replication_jobs WHERE id = ? LIMIT 1', [jobId]);
+    const executionId = row ? textOrNull(row.schedule_execution_id) : null;
+    return executionId === null ? null : { executionId, vmContextId: textOrNull(row?.vm_context_id) || null };
   }
 
   /**

@@ -39,7 +39,7 @@ export async function registerExecutionRoutes(app: FastifyInstance, deps: ApiDep
    * read models have caught up with the log as it is now, so a job the log knows is
    * never answered 404.
    */
-  const executionOfJob = async (jobId: string): Promise<string | null> => {
+  const executionOfJob: JobCommandDeps['executionOfJob'] = async (jobId) => {
     const known = await jobs.executionOf(jobId);
     if (known !== null) return known;
     const head = await deps.store.headPosition();
