@@ -32,6 +32,7 @@ import { fileURLToPath } from 'node:url';
 import type { AddressInfo } from 'node:net';
 import { createTestDatabase, type TestDatabase } from '../test/support/mariadb.js';
 import type { ParentMessage, ServerMessage } from './commands-server.js';
+import { machineReferenceLine } from './machine-reference.js';
 
 type BenchDb = 'sqlite' | 'mariadb';
 type Kind = 'register VM' | 'create group' | 'assign VM' | 'update schedule';
@@ -534,8 +535,10 @@ function report(result: BenchResult, config: BenchConfig): boolean {
 
 const config = readConfig();
 log(`node ${process.version}; ${cpus().length} cores; ${config.commands} commands, ${config.clients} clients, ${config.schedules} pool schedules, warm-up ${config.warmup}`);
+console.log(machineReferenceLine('before'));
 let allMet = true;
 for (const database of config.databases) {
   allMet = report(await benchOne(database, config), config) && allMet;
 }
+console.log(machineReferenceLine('after'));
 console.log(`\n${allMet ? 'every target met' : 'some targets NOT met (see above)'}`);

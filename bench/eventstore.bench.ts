@@ -24,6 +24,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { EventMetadata, EventStore, ExpectedRevision, NewEvent } from '../src/eventstore/event-store.js';
 import { createTestDatabase } from '../test/support/mariadb.js';
+import { machineReferenceLine } from './machine-reference.js';
 
 type BenchDb = 'sqlite' | 'mariadb';
 
@@ -169,6 +170,7 @@ async function main(): Promise<void> {
     : new URL('../src/eventstore/sql-event-store.js', import.meta.url).href;
   const module = (await import(moduleUrl)) as StoreModule;
   console.log(`event store micro-benchmark: ${SECONDS} s per case, module ${moduleUrl}`);
+  console.log(machineReferenceLine('before'));
   for (const db of databases) {
     const results = await benchDatabase(db, module);
     console.log(`\n${db}`);
@@ -181,6 +183,7 @@ async function main(): Promise<void> {
       );
     }
   }
+  console.log(machineReferenceLine('after'));
 }
 
 await main();

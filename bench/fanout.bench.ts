@@ -54,6 +54,7 @@ import { apiClient } from '../test/support/api-client.js';
 import { fakeVm, type VmScript } from '../test/support/fake-appliances.js';
 import { startFakeAppliancesProcess, type FakeAppliancesReport } from '../test/support/fake-appliances-host.js';
 import { createTestDatabase } from '../test/support/mariadb.js';
+import { machineReferenceLine } from './machine-reference.js';
 
 type BenchDb = 'sqlite' | 'mariadb';
 type BenchCase = 'max' | 'limited';
@@ -345,6 +346,7 @@ async function main(): Promise<void> {
       `job poll every ${POLL_SECONDS} s, ` +
       (PUSH_AFTER_MS === null ? `jobs complete at poll ${POLLS_TO_FINISH}` : `jobs end ${PUSH_AFTER_MS} ms after their creation and the OMA pushes their status (polls stay on)`),
   );
+  console.log(machineReferenceLine('before'));
   if (cases.includes('max') && VMS > DOMAIN_MAX) {
     console.log(
       `note: max_concurrent_jobs and max_concurrent_vms are 1..${DOMAIN_MAX} (spec/domain.md), so with ${VMS.toLocaleString('en')} VMs ` +
@@ -363,6 +365,7 @@ async function main(): Promise<void> {
       results.push(r);
     }
   }
+  console.log(machineReferenceLine('after'));
   console.log(`\n${table(results)}`);
 }
 

@@ -47,6 +47,7 @@ import { createTestDatabase } from '../test/support/mariadb.js';
 import { loadConfig } from '../src/config.js';
 import { loadIntegrationConfig } from '../src/integrations/integration-config.js';
 import { startService } from '../src/service.js';
+import { machineReferenceLine } from './machine-reference.js';
 
 const TARGET_EVENTS_PER_SECOND = { sqlite: 50_000, mariadb: 20_000 } as const;
 const TARGET_PEAK_RSS_MB = 512;
@@ -640,7 +641,9 @@ if (phase === 'generate' || phase === 'rebuild' || phase === 'bluegreen') {
   console.log(RESULT_MARKER + JSON.stringify(result));
 } else {
   log(`node ${process.version}; page size ${config.pageSize ?? 'default'}`);
+  console.log(machineReferenceLine('before'));
   for (const database of config.databases) {
     report(await benchOne(database, config));
   }
+  console.log(machineReferenceLine('after'));
 }

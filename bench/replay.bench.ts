@@ -31,6 +31,7 @@ import type { EventMetadata, EventStore, NewEvent, RecordedEvent } from '../src/
 import { openMariaDbEventStore, openSqliteEventStore } from '../src/eventstore/sql-event-store.js';
 import { UpcastingEventStore } from '../src/eventstore/upcasting-event-store.js';
 import { createTestDatabase } from '../test/support/mariadb.js';
+import { machineReferenceLine } from './machine-reference.js';
 
 type BenchDb = 'sqlite' | 'mariadb';
 
@@ -190,7 +191,9 @@ async function main(): Promise<void> {
   const which = process.env.BENCH_DB ?? 'both';
   const databases: BenchDb[] = which === 'both' ? ['sqlite', 'mariadb'] : [which as BenchDb];
   console.log(`replay of ${EVENTS.toLocaleString('en')}-event streams: ${RUNS} runs after ${WARMUP_RUNS} unmeasured; Node ${process.version}, ${cpus().length} CPUs (${cpus()[0]?.model ?? 'unknown'})`);
+  console.log(machineReferenceLine('before'));
   for (const db of databases) await benchDatabase(db);
+  console.log(machineReferenceLine('after'));
 }
 
 await main();

@@ -45,6 +45,7 @@ import type { EventMetadata, EventStore, NewEvent } from '../src/eventstore/even
 import { openMariaDbEventStore, openSqliteEventStore } from '../src/eventstore/sql-event-store.js';
 import { Ticker, type TickerMetric } from '../src/processes/ticker.js';
 import { createTestDatabase } from '../test/support/mariadb.js';
+import { machineReferenceLine } from './machine-reference.js';
 
 type BenchDb = 'sqlite' | 'mariadb';
 
@@ -360,6 +361,7 @@ async function main(): Promise<void> {
   const choice = process.env.BENCH_DB ?? 'sqlite';
   const dbs: BenchDb[] = choice === 'both' ? ['sqlite', 'mariadb'] : choice === 'mariadb' ? ['mariadb'] : ['sqlite'];
   console.log(`ticker bench: ${SCHEDULES.toLocaleString('en')} schedules due in one second; Node ${process.version}; ${cpus().length} x ${cpus()[0]?.model ?? '?'}`);
+  console.log(machineReferenceLine('before'));
   const results: Result[] = [];
   for (const db of dbs) {
     console.log(`running ${db} ...`);
@@ -370,6 +372,7 @@ async function main(): Promise<void> {
     );
     results.push(r);
   }
+  console.log(machineReferenceLine('after'));
   console.log(`\n${table(results)}`);
 }
 
