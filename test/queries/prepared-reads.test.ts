@@ -100,7 +100,7 @@ for (const [kind, open] of Object.entries(targets)) {
 
     it('treats a value that reads like SQL as a value', async () => {
       const reads = preparedReadsOf(target.db.knex);
-      const hostile = "x'; DELETE FROM vm_machine_groups; SELECT '";
+      const hostile = "x? '; DELETE FROM vm_machine_groups; SELECT '?";
       const [rows, group] = await Promise.all([reads.all(NAMES_SQL, [hostile]), reads.first(GROUP_SQL, [hostile])]);
       assert.deepEqual(rows, []);
       assert.equal(group, undefined);
