@@ -11,7 +11,7 @@ import {
   type EventColumns,
   type SqlEventLog,
 } from './sql-event-common.js';
-import { EVENT_COLUMNS, EVENTS_TABLE, INSERT_COLUMNS, ensureEventTables} from './sql-event-schema.js';
+import { EVENT_COLUMNS, EVENTS_TABLE, INSERT_COLUMNS, ensureEventTables } from './sql-event-schema.js';
 
 /** How long an SQLite append waits for another process holding the write lock. */
 const SQLITE_BUSY_TIMEOUT_MS = 5000;

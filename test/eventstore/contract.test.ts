@@ -17,6 +17,7 @@ import {
 } from '../../src/eventstore/event-store.js';
 import { openMariaDbEventStore, openSqliteEventStore } from '../../src/eventstore/sql-event-store.js';
 import { startEsdbDouble, type EsdbDouble } from '../support/esdb-double/server.js';
+import { newEvent, readAllAfter } from '../support/event-store-fixtures.js';
 import { createTestDatabase } from '../support/mariadb.js';
 
 /**
@@ -736,21 +737,6 @@ function defineContract(makeAdapter: () => AdapterUnderTest): void {
 
 // --- helpers ---------------------------------------------------------------------------
 
-function newEvent(type: string, data: Record<string, unknown> = {}, id: string = randomUUID()): NewEvent {
-  return { id, type, data, metadata: metadataFixture() };
-}
-
-function metadataFixture(): EventMetadata {
-  return {
-    actor: 'user:alice',
-    source: 'api',
-    correlation_id: randomUUID(),
-    causation_id: null,
-    request_id: 'req-1',
-    timestamp: '2025-01-02T03:04:05.678Z',
-    schema_version: 1,
-  };
-}
 
 async function assertWrongExpectedVersion(
   append: Promise<unknown>,
@@ -792,16 +778,6 @@ function assertNoDuplicates(events: RecordedEvent[]): void {
   assert.equal(new Set(events.map((event) => event.id)).size, events.length, 'an event was delivered twice');
 }
 
-async function readAllAfter(store: EventStore, after: Position | null): Promise<RecordedEvent[]> {
-  const events: RecordedEvent[] = [];
-  let cursor = after;
-  for (;;) {
-    const page = await store.readAll({ after: cursor, maxCount: 500 });
-    if (page.length === 0) return events;
-    events.push(...page);
-    cursor = page[page.length - 1]!.position;
-  }
-}
 
 /** Records what a subscription delivers, for assertions once a condition holds. */
 class SubscriptionRecorder {

@@ -11,6 +11,7 @@ import { openMariaDbEventLog } from '../../src/eventstore/mariadb-event-log.js';
 import type { SqlEventLog } from '../../src/eventstore/sql-event-common.js';
 import { SqlEventStore } from '../../src/eventstore/sql-event-store.js';
 import { openSqliteEventLog } from '../../src/eventstore/sqlite-event-log.js';
+import { newEvent, readAllAfter } from '../support/event-store-fixtures.js';
 import { createTestDatabase, type TestDatabase } from '../support/mariadb.js';
 
 /**
@@ -251,32 +252,7 @@ function newStreamId(prefix: string): string {
   return `${prefix}-${randomUUID()}`;
 }
 
-function newEvent(type: string, data: Record<string, unknown> = {}, id: string = randomUUID()): NewEvent {
-  return { id, type, data, metadata: metadataFixture() };
-}
 
-function metadataFixture(): EventMetadata {
-  return {
-    actor: 'user:alice',
-    source: 'api',
-    correlation_id: randomUUID(),
-    causation_id: null,
-    request_id: 'req-1',
-    timestamp: '2025-01-02T03:04:05.678Z',
-    schema_version: 1,
-  };
-}
-
-async function readAllAfter(store: EventStore, afterPosition: Position | null): Promise<RecordedEvent[]> {
-  const events: RecordedEvent[] = [];
-  let cursor = afterPosition;
-  for (;;) {
-    const page = await store.readAll({ after: cursor, maxCount: 500 });
-    if (page.length === 0) return events;
-    events.push(...page);
-    cursor = page[page.length - 1]!.position;
-  }
-}
 
 /** Records a live subscription from `afterPosition`. */
 class Recorder {
