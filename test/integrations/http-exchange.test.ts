@@ -7,6 +7,7 @@ import { exchange, type Appliance } from '../../src/integrations/http-exchange.j
 import { MAX_CONNECTIONS_PER_APPLIANCE } from '../../src/integrations/http-transport.js';
 
 const OMA: Appliance = { label: 'OMA', secrets: ['token-42'] };
+const SLOW_ANSWER_MS = 100;
 
 /** Transport behaviours the clients rely on, against a server that misbehaves on purpose. */
 describe('HTTP exchange with an appliance', () => {
@@ -32,7 +33,7 @@ describe('HTTP exchange with an appliance', () => {
           setTimeout(() => {
             response.writeHead(200, { 'content-type': 'application/json' });
             response.end('{}');
-          }, 20);
+          }, SLOW_ANSWER_MS);
           return;
         case '/cut':
           response.writeHead(200, { 'content-type': 'application/json', 'content-length': '1000' });
@@ -75,10 +76,16 @@ describe('HTTP exchange with an appliance', () => {
     };
     server.on('connection', counting);
     try {
-      // 600 calls of 20 ms each over at most 64 connections take ~200 ms: longer than each call's own 150 ms bound.
-      const answers = await Promise.all(Array.from({ length: 600 }, () => exchange(OMA, { method: 'GET', url: new URL(`${base}/slow`), timeoutMs: 150 })));
+      // 10 rounds of 64 calls of 100 ms each take at least 1 s: longer than each call's own 600 ms bound,
+      // which leaves each call 500 ms of slack on a loaded machine.
+      const calls = 10 * MAX_CONNECTIONS_PER_APPLIANCE;
+      const timeoutMs = 600;
+      const started = performance.now();
+      const answers = await Promise.all(Array.from({ length: calls }, () => exchange(OMA, { method: 'GET', url: new URL(`${base}/slow`), timeoutMs })));
+      const elapsedMs = performance.now() - started;
       assert.ok(answers.every((answer) => answer.status === 200));
       assert.ok(most <= MAX_CONNECTIONS_PER_APPLIANCE, `${most} connections at once`);
+      assert.ok(elapsedMs > timeoutMs, `the burst took ${Math.round(elapsedMs)} ms, so no call waited in the queue past its bound`);
     } finally {
       server.off('connection', counting);
     }
