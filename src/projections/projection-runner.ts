@@ -27,7 +27,7 @@ import { applyBatch } from './apply-batch.js';
 import { loadCheckpoints, movedCheckpoints, NO_CHECKPOINT, resetProjections, type Checkpoint } from './checkpoints.js';
 import { ProjectionLease, type ProjectionLeaseOptions } from './projection-lease.js';
 import type { RowProjection } from './projection.js';
-import { ProjectionWorkingSet } from './projection-working-set.js';
+import { ProjectionWorkingSet, type PendingFlush } from './projection-working-set.js';
 import { completeInterruptedSwaps, swapInShadowTables } from './blue-green-swap.js';
 import { outdatedProjections, recordVersions } from './projection-versions.js';
 import { RebuildTracker, type RebuildProgress, type RebuildReport } from './rebuild-progress.js';
@@ -472,9 +472,14 @@ export class ProjectionRunner {
         pageSize,
         maxRows,
         flushIntervalMs: flushEveryMs,
-        flush: async () => {
-          await this.checkShadowWriteAllowed(standalone);
-          for (const [name, checkpoint] of await workingSet.flush()) shadowCheckpoints.set(name, checkpoint);
+        flush: async (pending) => {
+          try {
+            await this.checkShadowWriteAllowed(standalone);
+          } catch (error) {
+            workingSet.discard();
+            throw error;
+          }
+          for (const [name, checkpoint] of await pending.commit()) shadowCheckpoints.set(name, checkpoint);
         },
         keepGoing: () => !this.blueGreenStopped,
         onPage: (done) => tracker.advance(events + done),
@@ -592,13 +597,13 @@ export class ProjectionRunner {
       pageSize,
       maxRows,
       flushIntervalMs,
-      flush: () => this.flushAndPublish(workingSet),
+      flush: (pending) => this.flushAndPublish(workingSet, pending),
       keepGoing: () => generation === this.generation,
       ...(onPage && { onPage }),
     });
   }
 
-  private async flushAndPublish(workingSet: ProjectionWorkingSet): Promise<void> {
+  private async flushAndPublish(workingSet: ProjectionWorkingSet, pending: PendingFlush): Promise<void> {
     try {
       await this.checkWriteAllowed();
     } catch (error) {
@@ -607,7 +612,7 @@ export class ProjectionRunner {
     }
     let committed: Map<string, Checkpoint>;
     try {
-      committed = await workingSet.flush();
+      committed = await pending.commit();
     } catch (error) {
       this.checkpointsVerifiedInTerm = null; // it may have committed unrecorded
       throw error;

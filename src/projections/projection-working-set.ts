@@ -23,6 +23,12 @@ import { rowStoreFor, type RowChange, type RowStore } from './row-store.js';
 
 export type ComparePositions = (a: Position, b: Position) => number;
 
+/** What a flush took from the working set, written by commit(). */
+export interface PendingFlush {
+  /** Writes it in one transaction; the checkpoints it committed. */
+  commit(): Promise<Map<string, Checkpoint>>;
+}
+
 interface HeldRow {
   /** Whether the database holds the row (as of the last flush). */
   exists: boolean;
@@ -38,7 +44,7 @@ interface HeldRow {
 interface ProjectionProgress {
   projection: RowProjection;
   rows: Map<string, HeldRow>;
-  /** Keys whose current row was changed since the last flush. */
+  /** Keys whose current row was changed since the last flush began. */
   changed: Set<string>;
   committed: Checkpoint;
   /** The checkpoint the folded events have reached; committed by the next flush. */
@@ -104,6 +110,7 @@ export class ProjectionWorkingSet {
     private readonly maxRows = 0,
   ) {
     this.store = rowStoreFor(db);
+    this.flushesOverlapFolding = db.kind !== 'sqlite';
     this.progress = projections.map((projection) => {
       const committed = checkpoints.get(projection.name) ?? NO_CHECKPOINT;
       return { projection, rows: new Map(), changed: new Set(), committed, folded: committed };
@@ -112,6 +119,11 @@ export class ProjectionWorkingSet {
 
   /** Characters of lazily built values (large documents) the last flush wrote. */
   lastFlushLargeValueChars = 0;
+  /** Whether a flush's writes leave this process free to fold (false: SQLite writes synchronously). */
+  readonly flushesOverlapFolding: boolean;
+  /** A fold is under way: a flush committing meanwhile leaves the eviction to it. */
+  private folding = false;
+  private evictionDue = false;
 
   /** Rows held in memory, changed or not. */
   get size(): number {
@@ -123,11 +135,15 @@ export class ProjectionWorkingSet {
    * a reducer) everything held is dropped, as by a failed flush.
    */
   async fold(events: readonly RecordedEvent[]): Promise<void> {
+    this.folding = true;
     try {
       for (const entry of this.progress) await this.foldProjection(entry, events);
     } catch (error) {
       this.discard();
       throw error;
+    } finally {
+      this.folding = false;
+      if (this.evictionDue) this.evictBeyondLimit();
     }
   }
 
@@ -173,51 +189,69 @@ export class ProjectionWorkingSet {
    * transaction. Returns the checkpoints it committed (empty when nothing was folded).
    * On failure everything held is dropped: the caller starts again from its checkpoints.
    */
-  async flush(): Promise<Map<string, Checkpoint>> {
+  flush(): Promise<Map<string, Checkpoint>> {
+    return this.beginFlush().commit();
+  }
+
+  /**
+   * flush() in two steps: what is folded now is taken at once (every projection at the
+   * same event), and written by commit(). Folding may go on meanwhile (a catch-up
+   * overlaps its fold with the database's work); what it folds goes to the next flush.
+   * Flushes must not overlap. Rows are evicted only once their writes are committed
+   * (a row read back before that would be stale), and never in the middle of a fold.
+   */
+  beginFlush(): PendingFlush {
     this.lastFlushLargeValueChars = 0;
     const moved = this.progress.filter((entry) => entry.folded.position !== entry.committed.position);
     const committed = new Map(moved.map((entry) => [entry.projection.name, entry.folded] as const));
-    if (moved.length === 0) return committed;
-    try {
-      await this.store.inTransaction(async (trx) => {
-        for (const entry of this.progress) {
-          const { table, key: keyColumn } = entry.projection;
-          const deletes: string[] = [];
-          const writes: RowChange[] = [];
-          for (const key of entry.changed) {
-            const held = entry.rows.get(key);
-            if (!held) continue;
-            // undefined (nothing noted) cannot happen for a changed key; null means "write it whole".
-            const changedColumns = held.changedColumns === undefined ? new Set<string>() : held.changedColumns;
-            if (held.current !== null) {
-              writes.push({ next: held.current, exists: held.exists, changedColumns });
-              const lazy = lazyColumnOf(held.current);
-              if (lazy !== undefined) this.lastFlushLargeValueChars += String(held.current[lazy] ?? '').length;
-            } else if (held.exists) deletes.push(key);
-          }
-          // Deletes first: a key deleted and another created in the same flush cannot collide.
-          if (deletes.length > 0) await trx.deleteRows(table, keyColumn, deletes);
-          if (writes.length > 0) await trx.writeChanges(table, keyColumn, writes);
+    if (moved.length === 0) return { commit: async () => committed };
+    const snapshot = this.progress.map((entry) => this.takeChanges(entry));
+    return {
+      commit: async () => {
+        try {
+          await this.store.inTransaction(async (trx) => {
+            for (const { entry, deletes, writes } of snapshot) {
+              const { table, key: keyColumn } = entry.projection;
+              // Deletes first: a key deleted and another created in the same flush cannot collide.
+              if (deletes.length > 0) await trx.deleteRows(table, keyColumn, deletes);
+              if (writes.length > 0) await trx.writeChanges(table, keyColumn, writes);
+            }
+            await trx.upsertRows(CHECKPOINTS_TABLE, 'projection', checkpointRows(committed, new Date()));
+          });
+        } catch (error) {
+          this.discard();
+          throw error;
         }
-        await trx.upsertRows(CHECKPOINTS_TABLE, 'projection', checkpointRows(committed, new Date()));
-      });
-    } catch (error) {
-      this.discard();
-      throw error;
+        for (const { entry, folded } of snapshot) entry.committed = folded;
+        if (this.folding) this.evictionDue = true;
+        else this.evictBeyondLimit();
+        return committed;
+      },
+    };
+  }
+
+  /**
+   * The changes of `entry` since the last flush, as they are now; its held rows then
+   * count as written (a failed flush drops them all).
+   */
+  private takeChanges(entry: ProjectionProgress): { entry: ProjectionProgress; folded: Checkpoint; deletes: string[]; writes: RowChange[] } {
+    const deletes: string[] = [];
+    const writes: RowChange[] = [];
+    for (const key of entry.changed) {
+      const held = entry.rows.get(key);
+      if (!held) continue;
+      // undefined (nothing noted) cannot happen for a changed key; null means "write it whole".
+      const changedColumns = held.changedColumns === undefined ? new Set<string>() : held.changedColumns;
+      if (held.current !== null) {
+        writes.push({ next: held.current, exists: held.exists, changedColumns });
+        const lazy = lazyColumnOf(held.current);
+        if (lazy !== undefined) this.lastFlushLargeValueChars += String(held.current[lazy] ?? '').length;
+      } else if (held.exists) deletes.push(key);
+      held.exists = held.current !== null;
+      held.changedColumns = undefined;
     }
-    for (const entry of this.progress) {
-      for (const key of entry.changed) {
-        const held = entry.rows.get(key);
-        if (held) {
-          held.exists = held.current !== null;
-          held.changedColumns = undefined;
-        }
-      }
-      entry.changed.clear();
-      entry.committed = entry.folded;
-    }
-    this.evictBeyondLimit();
-    return committed;
+    entry.changed = new Set();
+    return { entry, folded: entry.folded, deletes, writes };
   }
 
   /** Forgets everything folded since the last flush, and every held row. */
@@ -230,11 +264,12 @@ export class ProjectionWorkingSet {
   }
 
   /**
-   * After a flush every held row is clean. Beyond maxRows, the set is cut to half of
-   * it (room to fold several pages before the next flush), the oldest rows first, from
-   * each table in proportion.
+   * After a flush. Beyond maxRows, the set is cut to half of it (room to fold several
+   * pages before the next flush), the oldest rows first, from each table in
+   * proportion; rows changed since the flush began stay.
    */
   private evictBeyondLimit(): void {
+    this.evictionDue = false;
     const total = this.size;
     if (total < this.maxRows) return;
     const target = Math.floor(this.maxRows / 2);
@@ -243,6 +278,7 @@ export class ProjectionWorkingSet {
       let excess = entry.rows.size - keep;
       for (const key of entry.rows.keys()) {
         if (excess <= 0) break;
+        if (entry.changed.has(key)) continue;
         entry.rows.delete(key);
         excess -= 1;
       }

@@ -183,7 +183,7 @@ export async function verifyReadModels(
             pageSize,
             maxRows,
             flushIntervalMs: Number.POSITIVE_INFINITY,
-            flush: async () => void (await workingSet.flush()),
+            flush: async (pending) => void (await pending.commit()),
             keepGoing: () => true,
             ...(options.onProgress && { onPage: options.onProgress }),
           });

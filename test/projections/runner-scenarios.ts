@@ -10,6 +10,7 @@ import { applyBatch } from '../../src/projections/apply-batch.js';
 import { dropReadModels, migrateReadModels } from '../../src/projections/migrations/migration-source.js';
 import { membershipsProjection } from '../../src/projections/memberships.projection.js';
 import type { RowProjection } from '../../src/projections/projection.js';
+import { ProjectionWorkingSet } from '../../src/projections/projection-working-set.js';
 import type { ReadModelDb } from '../../src/projections/read-model-db.js';
 import * as f from './fixtures.js';
 import { useRunnerFixture } from './runner-fixture.js';
@@ -196,6 +197,27 @@ export function describeRunnerScenarios(label: string, openEnvironment: () => Pr
       const second = newRunner();
       await second.start();
       assert.equal(await second.waitForPosition(last.position, WAIT_MS), true);
+      assert.deepEqual(await snapshotReadModels(fixture.env.db), await referenceSnapshot(fixture.env.store));
+    });
+
+    it('a flush writes what was folded when it was taken, while later events fold meanwhile; the next flush writes the rest', async () => {
+      await emptyReadModels();
+      await f.appendRealisticHistory(fixture.env.store, newPrefix(), f.minuteClock());
+      const events = await readWholeLog(fixture.env.store);
+      const middle = Math.floor(events.length / 2);
+      const taken = events[middle - 1];
+      assert.ok(taken);
+      // Two rows at most held after a flush: evictions happen while the second half folds.
+      const workingSet = new ProjectionWorkingSet(fixture.env.db, allProjections, new Map(), (a, b) => fixture.env.store.comparePositions(a, b), 2);
+      await workingSet.fold(events.slice(0, middle));
+      const pending = workingSet.beginFlush();
+      await Promise.all([workingSet.fold(events.slice(middle)), pending.commit()]);
+
+      const afterFirst = await snapshotReadModels(fixture.env.db);
+      for (const checkpoint of rowsOf(afterFirst, 'projection_checkpoints')) assert.equal(checkpoint.position, taken.position);
+      assert.deepEqual(afterFirst, await referenceSnapshot(fixture.env.store, taken.position));
+
+      await workingSet.flush();
       assert.deepEqual(await snapshotReadModels(fixture.env.db), await referenceSnapshot(fixture.env.store));
     });
 
