@@ -5,6 +5,7 @@
  */
 import type { Clock } from '../clock.js';
 import type { IntegrationConfig } from './integration-config.js';
+import { coalesceDiscoveries } from './coalesced-discovery.js';
 import { createOmaReplicationClient } from './oma-replication-client.js';
 import type { OmaReplication, VmaDiscovery } from './replication-gateway.js';
 import type { SimulatedInventoryVm } from './simulated-inventory.js';
@@ -23,7 +24,9 @@ export function openReplicationGateway(
   if (omaApiUrl !== null && vmaApiUrl !== null && omaApiToken !== null && omaOsseaConfigId !== null) {
     return {
       mode: 'appliances',
-      discovery: createVmaDiscoveryClient({ baseUrl: vmaApiUrl, vcenterCredentials: config.vcenterCredentials, requestTimeoutMs: config.requestTimeoutMs }),
+      discovery: coalesceDiscoveries(
+        createVmaDiscoveryClient({ baseUrl: vmaApiUrl, vcenterCredentials: config.vcenterCredentials, requestTimeoutMs: config.requestTimeoutMs }),
+      ),
       replication: createOmaReplicationClient({
         baseUrl: omaApiUrl,
         token: omaApiToken,

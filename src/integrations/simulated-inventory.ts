@@ -6,6 +6,7 @@
  */
 import type { VmDescription } from '../domain/vm-fields.js';
 import type { DiscoveredVm, DiscoveryRequest } from './replication-gateway.js';
+import { vmaNameFilter } from './vma-name-filter.js';
 
 /** A registered VM as the simulator needs it. */
 export type SimulatedInventoryVm = Pick<
@@ -22,17 +23,7 @@ export function simulatedDiscovery(request: DiscoveryRequest, registered: readon
     .map(describeRegisteredVm);
   const taken = new Set(here.flatMap((vm) => [vm.name, vm.id]));
   const extras = extraVms(request.datacenter).filter((vm) => !taken.has(vm.name) && !taken.has(vm.id));
-  return [...here, ...extras].filter(nameFilter(request.filter));
-}
-
-/** The VMA keeps names containing the filter, case-insensitively; a comma-separated filter means any of them. */
-function nameFilter(filter: string | undefined): (vm: DiscoveredVm) => boolean {
-  const terms = (filter ?? '')
-    .split(',')
-    .map((term) => term.trim().toLowerCase())
-    .filter((term) => term !== '');
-  if (terms.length === 0) return () => true;
-  return (vm) => terms.some((term) => vm.name.toLowerCase().includes(term));
+  return [...here, ...extras].filter(vmaNameFilter(request.filter));
 }
 
 function sameName(a: string, b: string): boolean {

@@ -18,6 +18,7 @@ import type { AddressInfo } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
 import { ACTIVE_JOB_STATUSES } from '../../src/domain/job-statuses.js';
 import type { DiscoveredVm } from '../../src/integrations/replication-gateway.js';
+import { vmaNameFilter } from '../../src/integrations/vma-name-filter.js';
 
 /** How the appliances treat the replication jobs of one VM (by VM name). */
 export interface VmScript {
@@ -257,7 +258,8 @@ export async function startFakeAppliances(options: FakeAppliancesOptions = {}): 
     if (isOma && request.headers.authorization !== `Bearer ${token}`) return send(response, 401, { error: 'unauthorized' });
     switch (matched.route) {
       case 'discover':
-        await holdIfAsked(holds.discover, String(asRecord(body).filter ?? ''));
+        // A discovery may ask for several names (a comma-separated filter): held when one of them is.
+        for (const name of String(asRecord(body).filter ?? '').split(',')) await holdIfAsked(holds.discover, name.trim());
         return discover(response, body);
       case 'create':
         return create(response, body, recorded);
@@ -279,11 +281,8 @@ export async function startFakeAppliances(options: FakeAppliancesOptions = {}): 
         return send(response, 401, 'vCenter login failed');
       }
     }
-    const terms = String(request.filter ?? '')
-      .split(',')
-      .map((term) => term.trim().toLowerCase())
-      .filter((term) => term !== '');
-    const vms = inventory.filter((vm) => vm.datacenter === datacenter && (terms.length === 0 || terms.some((term) => vm.name.toLowerCase().includes(term))));
+    const kept = vmaNameFilter(request.filter === undefined ? undefined : String(request.filter));
+    const vms = inventory.filter((vm) => vm.datacenter === datacenter && kept(vm));
     send(response, 200, { vcenter: { host: vcenter, datacenter }, vms });
   }
 
