@@ -38,6 +38,15 @@ async function requireOverrideSchedule(store: EventStore, scheduleId: string | n
   }
 }
 
+/**
+ * Whether the group exists and is not deleted, from its stream (not a read model). A
+ * cached live state will do: assignVm's own appends decide again on fresh state.
+ */
+export async function groupIsLive(store: EventStore, groupId: string): Promise<boolean> {
+  const isLive = (state: { status: string }) => state.status === 'active';
+  return isLive((await stateAcceptedFromCache(store, streamIds.group(groupId), groupDecider, isLive)).state);
+}
+
 /** Puts one VM in a group (moving it when `move`), returning the position to wait for. */
 export async function assignVm(store: EventStore, groupId: string, vmId: string, options: AssignOptions, context: CommandContext): Promise<CommandOutcome> {
   // The VM's own append below decides again on fresh state: a cached state that passes these checks will do.

@@ -71,6 +71,12 @@ export function groupAndVmScenarios(backend: Backend): void {
       assert.equal((await api.get(`/machine-groups/${b}/vms`)).body.total_vms, 1);
       assert.equal((await api.get(`/vm-contexts/${vm}`)).body.group.id, b);
       assert.equal((await api.post(`/machine-groups/${a}/vms`, { vm_context_id: 'nosuchvm' })).status, 404);
+      // An unknown or deleted group is a 404 of its own, also for a bulk assignment (not every VM skipped).
+      const unknownGroup = await api.post('/machine-groups/nosuchgroup/vms', { vm_context_ids: [vm] });
+      assert.deepEqual([unknownGroup.status, unknownGroup.body.error], [404, 'NotFound']);
+      assert.match(unknownGroup.body.message, /machine group/);
+      assert.equal((await api.delete(`/machine-groups/${a}`)).status, 200);
+      assert.equal((await api.post(`/machine-groups/${a}/vms`, { vm_context_ids: [vm], move: true })).status, 404);
     });
 
     it('enforces max_members, reporting bulk skips', async () => {

@@ -1,7 +1,7 @@
 /** Routes under /machine-groups and PUT /vm-contexts/{id}/group (spec/api.md, Machine groups and membership). */
 import type { FastifyInstance } from 'fastify';
 import { createGroup, deleteGroup, updateGroup } from '../../commands/group-commands.js';
-import { assignVm, unassignVm, updateMembership } from '../../commands/membership-commands.js';
+import { assignVm, groupIsLive, unassignVm, updateMembership } from '../../commands/membership-commands.js';
 import { laterPosition } from '../../commands/run-decider.js';
 import { DomainError } from '../../domain/decider.js';
 import type { GroupSettings, MembershipSettings } from '../../domain/vm-fields.js';
@@ -78,7 +78,7 @@ export async function registerGroupRoutes(app: FastifyInstance, deps: ApiDeps): 
     { schema: { tags, summary: 'Assign one or many VMs to a group', params: idParams, body: assignBody, response: errorResponses(404, 409) } },
     async (request, reply) => {
       const groupId = request.params.id;
-      if (!(await groups.capacity(groupId))) throw notFound('machine group', groupId);
+      if (!(await groupIsLive(store, groupId))) throw notFound('machine group', groupId);
       const context = commandContext(request, deps);
       const body = request.body;
       const options = { priority: body.priority, enabled: body.enabled, schedule_override_id: body.schedule_override_id, move: body.move === true };
