@@ -426,12 +426,27 @@ export function nextDueInstant(expression: string, timezone: string, after: Date
   return nextDueInstants(expression, timezone, after, 1)[0] ?? null;
 }
 
+/** Wall times remembered before the memo starts again (bounds memory). */
+const MAX_WALL_TIMES = 4096;
+const wallTimes = new Map<string, string>();
+
 /**
  * Local wall time of `instant` in `timezone` with the zone's offset at that
  * instant: '2026-03-29T02:30:00+01:00'.
  */
 export function localWallTime(instant: Date, timezone: string): string {
   const ms = Math.floor(instant.getTime() / SECOND) * SECOND;
+  // Answers show the same few upcoming runs again and again; Intl formatting is ~25 us each.
+  const key = `${timezone}\u0000${ms}`;
+  const known = wallTimes.get(key);
+  if (known !== undefined) return known;
+  const text = wallTimeText(ms, timezone);
+  if (wallTimes.size >= MAX_WALL_TIMES) wallTimes.clear();
+  wallTimes.set(key, text);
+  return text;
+}
+
+function wallTimeText(ms: number, timezone: string): string {
   const offset = offsetAt(ms, timezone);
   const offsetSeconds = Math.round(offset / SECOND);
   const w = new Date(ms + offset);

@@ -99,7 +99,7 @@ const EXECUTION_STREAM_PREFIX = 'execution-';
 /** Events after which a slot may have freed: every open execution is evaluated again. */
 const SLOT_EVENTS = new Set(['JobCompleted', 'JobFailed', 'VmFinished', 'VmSkipped', 'ExecutionCancelled', 'ExecutionEnded', 'ExecutionSkipped']);
 const READ_MODEL_WAIT_MS = 5000;
-const CHECKPOINT_EVERY = 100;
+const CHECKPOINT_EVERY = 1000;
 /** VMs evaluated in one decision (one append); the event loop is yielded between batches. */
 const EVALUATION_BATCH = 50;
 /** Changes that may open a slot (a group limit raised) or decide a queued VM (a schedule disabled). */

@@ -78,6 +78,18 @@ describe('isValidTimeZone', () => {
   });
 });
 
+describe('localWallTime', () => {
+  it('shows one instant in each zone asked, also when asked again (answers repeat their upcoming runs)', () => {
+    const instant = new Date('2026-07-01T12:00:00.750Z');
+    for (let round = 0; round < 2; round++) {
+      assert.equal(localWallTime(instant, 'Europe/London'), '2026-07-01T13:00:00+01:00');
+      assert.equal(localWallTime(instant, 'America/New_York'), '2026-07-01T08:00:00-04:00');
+      assert.equal(localWallTime(instant, 'Asia/Kolkata'), '2026-07-01T17:30:00+05:30');
+      assert.equal(localWallTime(instant, 'UTC'), '2026-07-01T12:00:00+00:00');
+    }
+  });
+});
+
 describe('nextDueInstants: Europe/London spring forward (2026-03-29)', () => {
   it('a daily fixed time inside the gap fires once, shifted forward by the gap', () => {
     const runs = nextDueInstants('30 1 * * *', 'Europe/London', new Date('2026-03-27T12:00:00Z'), 4);
