@@ -6,6 +6,8 @@
  *
  * BENCH_DB: sqlite | mariadb | both (default both). BENCH_EVENTS (default 1000000).
  * BENCH_PAGE_SIZE: catch-up page size of the runner (default: the runner's).
+ * BENCH_MAX_ROWS: rows the runner's working set holds (catchUpMaxRows; default the
+ * runner's): more rows held spare reads of evicted rows and cost memory.
  * MariaDB: MARIADB_TEST_URL (default mysql://root@127.0.0.1:3306); a throwaway
  * database is created and dropped. SQLite: a throwaway directory under the OS tmpdir.
  *
@@ -18,7 +20,9 @@
  * Each database runs in two child processes of this script: one appends the log
  * (its time is reported apart, not counted), then, after a `sync`, a fresh one
  * times `ProjectionRunner.rebuild()` of every read model, as a service process would
- * run it; its peak RSS is sampled every 100 ms and after every page.
+ * run it: compiled JavaScript without the tsx loader (compiled-child.ts; the build,
+ * into dist/bench-build, is not counted); its peak RSS is sampled every 100 ms and
+ * after every page.
  *
  *   npm run bench:bluegreen                      # the same log, a blue/green rebuild under reads
  *
@@ -47,6 +51,7 @@ import { createTestDatabase } from '../test/support/mariadb.js';
 import { loadConfig } from '../src/config.js';
 import { loadIntegrationConfig } from '../src/integrations/integration-config.js';
 import { startService } from '../src/service.js';
+import { compiledEntry, nodeFlagsWithoutTsx } from './compiled-child.js';
 import { machineReferenceLine } from './machine-reference.js';
 
 const TARGET_EVENTS_PER_SECOND = { sqlite: 50_000, mariadb: 20_000 } as const;
@@ -489,7 +494,11 @@ async function timeRebuild(
 async function rebuildPhase(target: BenchTarget, pageSize: number | undefined): Promise<RebuildMeasurement> {
   const { store, db, close } = await openStores(target);
   try {
-    const runner = new ProjectionRunner(store, db, [...allProjections], pageSize === undefined ? {} : { catchUpPageSize: pageSize });
+    const maxRows = process.env.BENCH_MAX_ROWS === undefined ? undefined : Number(process.env.BENCH_MAX_ROWS);
+    const runner = new ProjectionRunner(store, db, [...allProjections], {
+      ...(pageSize === undefined ? {} : { catchUpPageSize: pageSize }),
+      ...(maxRows === undefined ? {} : { catchUpMaxRows: maxRows }),
+    });
     const measured = await timeRebuild(target.database, (options) => runner.rebuild(options));
     await runner.stop();
     return { ...measured, rowCounts: await countRows(db) };
@@ -557,9 +566,14 @@ async function blueGreenPhase(target: BenchTarget, totalEvents: number): Promise
 
 const RESULT_MARKER = 'BENCH_RESULT ';
 
-/** Runs a phase in a child process (same node and loader flags) and returns what it printed. */
+/**
+ * Runs a phase in a child process and returns what it printed. The timed rebuild runs
+ * this file compiled, as a service process runs (compiled-child.ts); the others run it
+ * as this process does (same node and loader flags).
+ */
 function runPhase<T>(phase: 'generate' | 'rebuild' | 'bluegreen', target: BenchTarget): T {
-  const child = spawnSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url)], {
+  const argv = phase === 'rebuild' ? [...nodeFlagsWithoutTsx(process.execArgv), compiledEntry(import.meta.url)] : [...process.execArgv, fileURLToPath(import.meta.url)];
+  const child = spawnSync(process.execPath, argv, {
     env: { ...process.env, BENCH_PHASE: phase, BENCH_DB: target.database, BENCH_TARGET: target.location },
     stdio: ['ignore', 'pipe', 'inherit'],
     encoding: 'utf8',
