@@ -103,6 +103,45 @@ describe('MariaDB event store: group commit', () => {
     });
   }
 
+  it('acknowledges a committed append at once when another process takes the lock before this process\'s next group', async () => {
+    const connect = () => mysql.createConnection(new URL(database.url).href);
+    const [first, second, observer] = await Promise.all([connect(), connect(), connect()]);
+    /** Resolves once `count` connections wait for the append lock (their locking read is still running). */
+    const untilLockWaits = async (count: number) => {
+      for (let attempt = 0; attempt < 500; attempt++) {
+        const [rows] = await observer.query(
+          "SELECT COUNT(*) AS waiting FROM information_schema.PROCESSLIST WHERE ID <> CONNECTION_ID() AND INFO LIKE 'SELECT id%FROM event_append_lock%FOR UPDATE%'",
+        );
+        if (Number((rows as { waiting: unknown }[])[0]?.waiting) >= count) return;
+        await delay(10);
+      }
+      throw new Error(`${count} lock waits never showed`);
+    };
+    try {
+      // Another writer holds the lock; this process's first group waits for it, and a third
+      // writer queues behind that group.
+      await first.query('START TRANSACTION');
+      await first.query('SELECT id FROM event_append_lock WHERE id = 1 FOR UPDATE');
+      const committed = store.append(`handover-a-${randomUUID()}`, [newEvent('A')], 'no_stream');
+      await untilLockWaits(1);
+      await second.query('START TRANSACTION');
+      const secondLocked = second.query('SELECT id FROM event_append_lock WHERE id = 1 FOR UPDATE');
+      await untilLockWaits(2);
+      // The next group starts once the first holds the lock, and queues behind the third writer.
+      const next = store.append(`handover-b-${randomUUID()}`, [newEvent('B')], 'no_stream');
+      await first.query('COMMIT');
+      await secondLocked;
+      // The first group has committed; the third writer now holds the lock, with the next group behind it.
+      const answer = await Promise.race([committed.then(() => 'acknowledged'), delay(1500).then(() => 'still waiting')]);
+      assert.equal(answer, 'acknowledged', 'a committed append waited for another process to release the lock');
+      await second.query('COMMIT');
+      assert.equal((await next).nextExpectedRevision, 0);
+      assert.equal((await committed).nextExpectedRevision, 0);
+    } finally {
+      await Promise.all([first, second, observer].map((connection) => connection.end()));
+    }
+  });
+
   it('reads positions back after the commit when told to (innodb_autoinc_lock_mode 2, Galera)', async () => {
     const readingBack = await openMariaDbEventStore({ url: database.url, readBackPositions: true });
     try {
