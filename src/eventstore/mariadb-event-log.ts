@@ -215,9 +215,10 @@ class MariaDbEventLog implements SqlEventLog {
   readonly dialect = 'mariadb';
   private readonly queue: PendingAppend[] = [];
   private groupsInFlight = 0;
-  /** A group has started but does not hold the lock yet: the next one waits for it. */
-  private groupWaitingForLock = false;
-  /** Resolves when the group waiting for the lock holds it (null: none is waiting). */
+  /**
+   * A group has started but does not hold the lock yet (the next one waits for it):
+   * resolves when it holds it. Null when no group is waiting for the lock.
+   */
   private lockTaken: Promise<void> | null = null;
   private pumpScheduled = false;
   private closing = false;
@@ -247,17 +248,15 @@ class MariaDbEventLog implements SqlEventLog {
 
   /** Starts a group when one may start: appends queued, a slot free, none waiting for the lock. */
   private pump(): void {
-    while (this.queue.length > 0 && this.groupsInFlight < MAX_GROUPS_IN_FLIGHT && !this.groupWaitingForLock) {
+    while (this.queue.length > 0 && this.groupsInFlight < MAX_GROUPS_IN_FLIGHT && this.lockTaken === null) {
       const group = this.takeGroup();
       this.groupsInFlight += 1;
-      this.groupWaitingForLock = true;
       let lockSignalled = false;
       let signalLockTaken: () => void = () => undefined;
       this.lockTaken = new Promise<void>((resolve) => (signalLockTaken = resolve));
       const onLocked = () => {
         if (lockSignalled) return;
         lockSignalled = true;
-        this.groupWaitingForLock = false;
         this.lockTaken = null;
         signalLockTaken();
         this.pump();
