@@ -18,6 +18,7 @@ import {
   type CommandMeta,
 } from './field-rules.js';
 import { GROUP_DEFAULTS, GROUP_RANGES, type GroupSettings } from './vm-fields.js';
+import { settingsWithDefaults } from './settings-with-defaults.js';
 
 export type GroupState =
   | { status: 'absent' }
@@ -63,14 +64,7 @@ export const GROUP_SETTING_KEYS: readonly (keyof GroupSettings)[] = [
 type LiveGroup = Exclude<GroupState, { status: 'absent' }>;
 
 function settingsOf(fields: Partial<GroupSettings> & { name: string }): GroupSettings {
-  const out = { ...GROUP_DEFAULTS, name: fields.name } as GroupSettings;
-  // Plain stores: Object.assign with a computed-key literal per field cost ~30 us a call.
-  const writable = out as unknown as Record<string, unknown>;
-  for (const key of GROUP_SETTING_KEYS) {
-    const value = fields[key];
-    if (value !== undefined) writable[key] = value;
-  }
-  return out;
+  return settingsWithDefaults(GROUP_DEFAULTS, GROUP_SETTING_KEYS, fields);
 }
 
 function tidy(fields: Partial<GroupSettings>): Partial<GroupSettings> {

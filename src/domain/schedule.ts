@@ -31,6 +31,7 @@ import {
   SCHEDULE_TYPES,
   type ScheduleSettings,
 } from './schedule-fields.js';
+import { settingsWithDefaults } from './settings-with-defaults.js';
 
 export { normalizeName } from './field-rules.js';
 
@@ -144,12 +145,7 @@ function tidy(fields: Partial<ScheduleSettings>): Partial<ScheduleSettings> {
 }
 
 function settingsOf(fields: Partial<ScheduleSettings> & { name: string }): ScheduleSettings {
-  const out = { ...SCHEDULE_DEFAULTS, name: fields.name } as ScheduleSettings;
-  for (const key of SCHEDULE_SETTING_KEYS) {
-    const value = fields[key];
-    if (value !== undefined) Object.assign(out, { [key]: value });
-  }
-  return out;
+  return settingsWithDefaults(SCHEDULE_DEFAULTS, SCHEDULE_SETTING_KEYS, fields);
 }
 
 /** Field problems of a complete settings object (chain facts aside). */
