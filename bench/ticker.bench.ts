@@ -45,6 +45,7 @@ import type { EventMetadata, EventStore, NewEvent } from '../src/eventstore/even
 import { openMariaDbEventStore, openSqliteEventStore } from '../src/eventstore/sql-event-store.js';
 import { Ticker, type TickerMetric } from '../src/processes/ticker.js';
 import { createTestDatabase } from '../test/support/mariadb.js';
+import { compiledEntry, nodeFlagsWithoutTsx } from './compiled-child.js';
 import { machineReferenceLine } from './machine-reference.js';
 
 type BenchDb = 'sqlite' | 'mariadb';
@@ -308,7 +309,7 @@ async function runOne(db: BenchDb): Promise<Result> {
 
 function runChild(db: BenchDb): Promise<Result> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url)], {
+    const child = spawn(process.execPath, [...nodeFlagsWithoutTsx(process.execArgv), compiledEntry(import.meta.url)], {
       env: { ...process.env, BENCH_ONE: db },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
