@@ -37,7 +37,6 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { Session } from 'node:inspector/promises';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { systemClock } from '../src/clock.js';
 import { SCHEDULE_DEFAULTS } from '../src/domain/schedule-fields.js';
