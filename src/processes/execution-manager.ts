@@ -32,7 +32,7 @@ import { concatMap, defer, type Subscription } from 'rxjs';
 import type { Clock } from '../clock.js';
 import { decideExecution, processManagerContext } from '../commands/execution-process-commands.js';
 import { groupState } from '../commands/group-commands.js';
-import { loadState } from '../commands/run-decider.js';
+import { loadState, stateAcceptedFromCache } from '../commands/run-decider.js';
 import { chainFollowUps } from '../domain/chain-rules.js';
 import { DomainError } from '../domain/decider.js';
 import { streamIds } from '../domain/events.js';
@@ -597,10 +597,13 @@ export class ExecutionManager {
     // Jobs of executions not driven here (ended, or another instance's) come from the read model.
     const activeJobs = await this.planner.activeJobsOfVms(batch.map((vm) => vm.vm_context_id));
     const settings = current.status === 'running' ? current.settings : null;
+    // Read together, not one after another: on MariaDB each is a round trip, and a
+    // wave of 1,000 VMs read in turn took ~1 s before its first dispatch.
+    const vmStates = await Promise.all(batch.map((planned) => loadState(this.store, streamIds.vm(planned.vm_context_id), vmDecider)));
     const evaluations: EvaluateVms['evaluations'][number][] = [];
-    for (const planned of batch) {
+    for (const [index, planned] of batch.entries()) {
       const vmId = planned.vm_context_id;
-      const vm = (await loadState(this.store, streamIds.vm(vmId), vmDecider)).state;
+      const vm = vmStates[index]!.state;
       let activeHere = false;
       for (const [otherId, state] of states) {
         if (otherId === current.execution_id) continue;
@@ -634,7 +637,8 @@ export class ExecutionManager {
   /** Step 4, after this instance's JobRequested won: discovery, DispatchSent, the OMA call, its answer recorded. */
   private launchDispatch(id: string, state: ExecutionRecord, vmId: string, attempt: number, dispatchId: string): void {
     this.holdDispatch(id, vmId, attempt, async () => {
-      const target = await this.dispatchTarget(id, state, vmId, dispatchId);
+      // The evaluation that requested this job read the VM's stream just before.
+      const target = await this.dispatchTarget(id, state, vmId, dispatchId, 'just-read');
       const outcome = 'kind' in target ? target : await dispatchReplication(this.gateway, target, () => this.markSent(id, vmId, attempt, dispatchId, 0));
       await this.recordOutcome(id, vmId, attempt, dispatchId, outcome);
     });
@@ -662,7 +666,7 @@ export class ExecutionManager {
       const sentAt = vmRunOf(result.state, vmId)?.dispatch?.sent_at ?? null;
       const n = claim.data.reconciliation;
       this.logger.info({ execution_id: id, vm_context_id: vmId, attempt, dispatch_id: dispatchId, reconciliation: n, sent: sentAt !== null }, 'reconciling an unanswered dispatch');
-      const target = await this.dispatchTarget(id, state, vmId, dispatchId);
+      const target = await this.dispatchTarget(id, state, vmId, dispatchId, 'read');
       let outcome: DispatchOutcome;
       if ('kind' in target) outcome = target;
       // Never sent: this is the attempt's first and only call.
@@ -692,8 +696,24 @@ export class ExecutionManager {
   }
 
   /** What the OMA call needs to know of the VM, or the result when the VM is no longer registered. */
-  private async dispatchTarget(id: string, state: ExecutionRecord, vmId: string, dispatchId: string): Promise<DispatchTarget | DispatchOutcome> {
-    const vm = (await loadState(this.store, streamIds.vm(vmId), vmDecider)).state;
+  /**
+   * The VM's name and place for the call. 'just-read': its stream was read moments ago
+   * (by the evaluation that requested the job), so a registered VM in the command
+   * layer's cache is taken as is, sparing a read per dispatch (5,000 round trips to
+   * MariaDB in a 5,000-VM execution); anything else is read again.
+   */
+  private async dispatchTarget(
+    id: string,
+    state: ExecutionRecord,
+    vmId: string,
+    dispatchId: string,
+    vmState: 'just-read' | 'read',
+  ): Promise<DispatchTarget | DispatchOutcome> {
+    const streamId = streamIds.vm(vmId);
+    const { state: vm } =
+      vmState === 'just-read'
+        ? await stateAcceptedFromCache(this.store, streamId, vmDecider, (cached) => cached.status === 'registered')
+        : await loadState(this.store, streamId, vmDecider);
     if (vm.status !== 'registered') return { kind: 'vm_not_found', message: `VM context ${vmId} is not registered` };
     return {
       vmName: vm.description.vm_name,
