@@ -41,12 +41,13 @@ import { openSqliteEventLog } from './sqlite-event-log.js';
 
 const DEFAULT_POLL_INTERVAL_MS = 250;
 /**
- * The poll slows down this many times once the log has not moved (no append through
- * this instance, no growth seen by a poll) for QUIET_AFTER_POLLS poll intervals: 10 s at
- * 250 ms, then one poll a second. Each poll of an idle service costs ~1.5 ms of CPU on
- * MariaDB (mysql2's code runs cold) and ~1 ms on SQLite: at 4 a second, 0.4-0.6 % of a
- * core doing nothing. The first event of another process after a quiet spell is seen up
- * to one slow interval late; the next poll is at the fast interval again.
+ * The poll slows down this many times once no other process has appended for
+ * QUIET_AFTER_POLLS poll intervals (10 s at 250 ms): then one poll a second. This
+ * instance's own appends do not count, they reach its subscriptions without a poll.
+ * Each poll of an idle service costs ~1.5 ms of CPU on MariaDB (mysql2's code runs
+ * cold) and ~1 ms on SQLite: at 4 a second, 0.4-0.6 % of a core doing nothing. Another
+ * process's first event after a quiet spell is seen up to one slow interval late; the
+ * polls after it are at the fast interval again.
  */
 const QUIET_POLL_FACTOR = 4;
 const QUIET_AFTER_POLLS = 40;
@@ -123,12 +124,13 @@ export class SqlEventStore implements EventStore {
   private readonly waiters = new Set<Waiter>();
   private pollTimer: ReturnType<typeof setTimeout> | null = null;
   private pollInFlight = false;
-  /** The pending poll is a slow one (the log was quiet when it was set). */
-  private pollTimerSlow = false;
-  /** When the log last moved as far as this instance knows (performance.now()). */
-  private lastMovedAt = performance.now();
+  /** When a poll last saw another process's appends (performance.now()). */
+  private lastForeignAppendAt = performance.now();
   /** The head the last poll saw. */
   private polledHead = 0;
+  /** Appends through this instance under way, and how many began: a poll meanwhile may see their events before localHead does. */
+  private ownAppendsInFlight = 0;
+  private ownAppendsBegun = 0;
   /** Committed runs of this instance's appends, in position order (disjoint), while live subscriptions may take them. */
   private runs: KeptRun[] = [];
   private keptEvents = 0;
@@ -149,9 +151,15 @@ export class SqlEventStore implements EventStore {
     }
     assertValidExpectedRevision(expectedRevision);
     if (this.closed) throw new Error(`append to ${streamId}: the event store is closed`);
-    const result = await this.log.append(streamId, events, expectedRevision);
+    this.ownAppendsInFlight += 1;
+    this.ownAppendsBegun += 1;
+    let result: AppendResult;
+    try {
+      result = await this.log.append(streamId, events, expectedRevision);
+    } finally {
+      this.ownAppendsInFlight -= 1;
+    }
     this.localHead = Math.max(this.localHead, Number(result.position));
-    this.noteMovement();
     // A page read before this append is short of it: the woken subscribers read again.
     this.sharedPages.clear();
     for (const listener of this.appendListeners) listener();
@@ -271,21 +279,11 @@ export class SqlEventStore implements EventStore {
     this.schedulePoll();
   }
 
-  /** The log moved: polls go at the fast interval again (a slow one pending is brought forward). */
-  private noteMovement(): void {
-    this.lastMovedAt = performance.now();
-    if (this.pollTimer !== null && this.pollTimerSlow) {
-      clearTimeout(this.pollTimer);
-      this.pollTimer = null;
-      this.schedulePoll();
-    }
-  }
-
   /** Sets the next poll, unless one is pending or running (that one sets the next when done). */
   private schedulePoll(): void {
     if (this.pollTimer !== null || this.pollInFlight || this.closed) return;
-    this.pollTimerSlow = performance.now() - this.lastMovedAt >= this.pollIntervalMs * QUIET_AFTER_POLLS;
-    const interval = this.pollTimerSlow ? this.pollIntervalMs * QUIET_POLL_FACTOR : this.pollIntervalMs;
+    const slow = performance.now() - this.lastForeignAppendAt >= this.pollIntervalMs * QUIET_AFTER_POLLS;
+    const interval = slow ? this.pollIntervalMs * QUIET_POLL_FACTOR : this.pollIntervalMs;
     this.pollTimer = setTimeout(() => {
       this.pollTimer = null;
       void this.poll();
@@ -301,6 +299,7 @@ export class SqlEventStore implements EventStore {
   private async poll(): Promise<void> {
     if (this.waiters.size === 0 || this.closed) return;
     this.pollInFlight = true;
+    const ownBefore = { inFlight: this.ownAppendsInFlight, begun: this.ownAppendsBegun };
     let head: number;
     try {
       head = Number((await this.log.headPosition()) ?? 0);
@@ -309,10 +308,13 @@ export class SqlEventStore implements EventStore {
     } finally {
       this.pollInFlight = false;
     }
-    if (head > this.polledHead) {
-      if (Number.isFinite(head)) this.polledHead = head;
-      this.lastMovedAt = performance.now();
-    }
+    // Past what this instance appended and what the last poll saw, with none of its own
+    // appends under way meanwhile (their commits may show before localHead does): another
+    // process appended. (Its events among this instance's own show no such growth, but
+    // the subscriptions that own appends wake read them anyway.)
+    const ownMeanwhile = ownBefore.inFlight > 0 || this.ownAppendsInFlight > 0 || this.ownAppendsBegun !== ownBefore.begun;
+    if (!ownMeanwhile && head > Math.max(this.polledHead, this.localHead)) this.lastForeignAppendAt = performance.now();
+    if (Number.isFinite(head)) this.polledHead = Math.max(this.polledHead, head);
     for (const waiter of this.waiters) if (head > waiter.after) waiter.wake();
     if (this.waiters.size > 0) this.schedulePoll();
   }
