@@ -297,9 +297,14 @@ export class Ticker {
     if (this.planning && !sameTiming(before, tracked.state)) this.plan(tracked);
   }
 
-  /** A record's result is the stream's latest state: newer than the subscription's, or the same. */
+  /**
+   * A record's result is the stream's latest state: newer than the subscription's, or the
+   * same. The same revision is adopted too: the subscription may have folded the record's
+   * own event first, into an equal copy, and one copy per schedule is kept, shared with
+   * the command layer's cache.
+   */
   private adopt(tracked: Tracked, result: TickResult): void {
-    if (result.revision !== null && result.revision > tracked.revision) {
+    if (result.revision !== null && result.revision >= tracked.revision) {
       tracked.state = result.state;
       tracked.revision = result.revision;
     }
