@@ -445,8 +445,8 @@ export class ExecutionManager {
 
   private async runningExecutionsOf(scheduleId: string, except: string): Promise<string[]> {
     const ids = new Set<string>();
-    for (const [id, state] of await this.drivenStates()) {
-      if (id !== except && state.schedule_id === scheduleId && state.status === 'running') ids.add(id);
+    for (const [id, state] of await this.drivenStates(except)) {
+      if (state.schedule_id === scheduleId && state.status === 'running') ids.add(id);
     }
     for (const id of await this.planner.runningExecutionIds(scheduleId)) {
       if (id === except || this.driven.has(id)) continue; // the stream is fresher than the read model for the ones driven here
@@ -455,9 +455,11 @@ export class ExecutionManager {
     return [...ids];
   }
 
-  private async drivenStates(): Promise<Map<string, ExecutionRecord>> {
+  /** The states of the executions driven here, but `except` (its caller has its own). */
+  private async drivenStates(except: string | null = null): Promise<Map<string, ExecutionRecord>> {
     const states = new Map<string, ExecutionRecord>();
     for (const id of [...this.driven.keys()]) {
+      if (id === except) continue;
       const { state } = await loadState(this.store, streamIds.execution(id), executionDecider);
       if (state.status !== 'absent') states.set(id, state);
     }
@@ -489,8 +491,7 @@ export class ExecutionManager {
     const vms = evaluableVms(state, this.clock.now());
     if (vms.length === 0) return state;
     // Other executions change their slots only here (serialised) or by freeing them: read once per round.
-    const others = await this.drivenStates();
-    others.delete(id);
+    const others = await this.drivenStates(id);
     // Once a limit is found reached in this round, VMs already queued behind it wait
     // for a freed slot instead of being evaluated again and again meanwhile; VMs not
     // evaluated yet still are, so each is recorded as queued (or skipped) once.
