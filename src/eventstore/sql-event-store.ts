@@ -312,7 +312,8 @@ export class SqlEventStore implements EventStore {
     // appends under way meanwhile (their commits may show before localHead does): another
     // process appended. (Its events among this instance's own show no such growth, but
     // the subscriptions that own appends wake read them anyway.)
-    const ownMeanwhile = ownBefore.inFlight > 0 || this.ownAppendsInFlight > 0 || this.ownAppendsBegun !== ownBefore.begun;
+    // (An own append still under way now began before the poll or during it: both counted.)
+    const ownMeanwhile = ownBefore.inFlight > 0 || this.ownAppendsBegun !== ownBefore.begun;
     if (!ownMeanwhile && head > Math.max(this.polledHead, this.localHead)) this.lastForeignAppendAt = performance.now();
     if (Number.isFinite(head)) this.polledHead = Math.max(this.polledHead, head);
     for (const waiter of this.waiters) if (head > waiter.after) waiter.wake();
