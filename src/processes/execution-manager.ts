@@ -66,6 +66,7 @@ import type { EventStore, Position, RecordedEvent } from '../eventstore/event-st
 import type { OmaReplication, VmaDiscovery } from '../integrations/replication-gateway.js';
 import type { Logger } from '../logger.js';
 import { dispatchReplication, resendReplication, type DispatchOutcome, type DispatchTarget } from './dispatcher.js';
+import { evaluationRoom } from './evaluation-room.js';
 import type { ExecutionPlanner } from './execution-planner.js';
 import type { ProcessCheckpoints } from './process-checkpoints.js';
 import { systemTimers, type TimerPort } from './ticker-timers.js';
@@ -491,39 +492,41 @@ export class ExecutionManager {
     const before = known ?? (await loadState(this.store, streamIds.execution(id), executionDecider)).state;
     // The read models are waited for only for the facts of an evaluation.
     if (!hasEvaluableVms(before, this.clock.now())) return before;
-    const head = await this.store.headPosition();
-    let readModelsCaughtUp = head === null;
     // Not read again: each batch below decides on the stream's current state anyway.
     const state = before;
     const vms = evaluableVms(state, this.clock.now());
-    if (vms.length === 0) return state;
+    if (vms.length === 0 || state.status === 'absent') return state;
     // Other executions change their slots only here (serialised) or by freeing them: read once per round.
     const others = await this.drivenStates(id);
+    // VMs queued before are taken only as far as the free slots go (evaluation-room.ts):
+    // a drive after every poll must not read and evaluate queued VMs only to queue them
+    // again, and a wave of freed slots is filled in one batch.
+    const queuedGroups = new Set(vms.flatMap((vm) => (vm.phase === 'queued' && vm.group_id !== null ? [vm.group_id] : [])));
+    const limits = vms.some((vm) => vm.phase === 'queued') ? await this.limitFacts(state.schedule_id, queuedGroups) : null;
+    const roomIn = (current: ExecutionRecord) => (limits === null ? null : evaluationRoom(current, others, { scheduleEnabled: limits.schedule.enabled, groupLimits: limits.groupLimits }));
+    const roomNow = roomIn(state);
+    if (roomNow !== null && vms.every((vm) => vm.phase === 'queued' && !roomNow.fits(vm))) return state; // every VM waits for a slot
+    const head = await this.store.headPosition();
+    let readModelsCaughtUp = head === null;
     // Once a limit is found reached in this round, VMs already queued behind it wait
     // for a freed slot instead of being evaluated again and again meanwhile; VMs not
     // evaluated yet still are, so each is recorded as queued (or skipped) once.
     let scheduleFull = false;
     const fullGroups = new Set<string | null>();
-    // How many VMs queued before go in one batch: a slot or two may have freed, or a
-    // whole wave; doubled while they all leave the queue, so a batch re-queues few.
-    let queuedRoom = 1;
     let next = 0;
-    let latest = state;
+    let latest: ExecutionState = state;
     while (next < vms.length) {
       if (this.phase !== 'running') return latest;
       // Let dispatches and polls already under way send and read their HTTP calls:
       // a long round must not starve them into their timeouts.
       await new Promise((resolve) => setImmediate(resolve));
+      const room = latest.status === 'absent' ? null : roomIn(latest);
       const batch: VmRun[] = [];
-      let queuedInBatch = 0;
-      for (; next < vms.length && batch.length < EVALUATION_BATCH && queuedInBatch < queuedRoom; next += 1) {
+      for (; next < vms.length && batch.length < EVALUATION_BATCH; next += 1) {
         const vm = vms[next]!;
-        if (vm.phase !== 'queued') {
-          batch.push(vm);
-        } else if (!scheduleFull && !fullGroups.has(vm.group_id)) {
-          batch.push(vm);
-          queuedInBatch += 1;
-        }
+        if (vm.phase === 'queued' && (scheduleFull || fullGroups.has(vm.group_id) || room?.fits(vm) === false)) continue; // waits for a freed slot
+        batch.push(vm);
+        room?.take(vm);
       }
       if (batch.length === 0) continue;
       if (!readModelsCaughtUp && (await this.readModelShowsJobsElsewhere(id, batch, others))) {
@@ -558,14 +561,11 @@ export class ExecutionManager {
       // Jobs started meanwhile are polled from now on, not only after the round: a
       // round over thousands of VMs would otherwise hold back the completions that free slots.
       this.followJobs(id, result.state);
-      let queuedAgain = false;
       for (const vm of batch) {
         const queued = queuedBy(result.state, vm.vm_context_id);
         if (queued === 'max_concurrent') scheduleFull = true;
         if (queued === 'group_concurrent') fullGroups.add(vm.group_id);
-        queuedAgain ||= queued !== null;
       }
-      if (!queuedAgain) queuedRoom = Math.min(EVALUATION_BATCH, queuedRoom * 2);
     }
     return latest;
   }
@@ -578,6 +578,20 @@ export class ExecutionManager {
     return false;
   }
 
+  /** The schedule's switch and limit and the groups' max_concurrent_vms (null: no limit applies), read now. */
+  private async limitFacts(scheduleId: string, groupIds: Iterable<string>): Promise<{ schedule: { enabled: boolean; max_concurrent_jobs: number }; groupLimits: Map<string, number | null> }> {
+    const schedule = (await loadState(this.store, streamIds.schedule(scheduleId), scheduleDecider)).state;
+    const groupLimits = new Map<string, number | null>();
+    for (const groupId of new Set(groupIds)) {
+      const group = await groupState(this.store, groupId);
+      groupLimits.set(groupId, group.status === 'active' ? group.settings.max_concurrent_vms : null);
+    }
+    return {
+      schedule: schedule.status === 'active' ? { enabled: schedule.settings.enabled, max_concurrent_jobs: schedule.settings.max_concurrent_jobs } : { enabled: false, max_concurrent_jobs: 1 },
+      groupLimits,
+    };
+  }
+
   /** The six checks' facts of each VM of a batch, read at dispatch time (never once up front); the schedule and groups are read once. */
   private async evaluations(
     current: ExecutionState,
@@ -586,15 +600,9 @@ export class ExecutionManager {
     others: ReadonlyMap<string, ExecutionRecord>,
   ): Promise<EvaluateVms['evaluations']> {
     if (current.status === 'absent') throw new DomainError('NotFound', 'execution vanished');
-    const schedule = (await loadState(this.store, streamIds.schedule(current.schedule_id), scheduleDecider)).state;
+    const { schedule: scheduleNow, groupLimits } = await this.limitFacts(current.schedule_id, batch.flatMap((vm) => (vm.group_id === null ? [] : [vm.group_id])));
     const states = new Map(others);
     states.set(current.execution_id, current);
-    const groupLimits = new Map<string, number | null>();
-    for (const groupId of new Set(batch.map((vm) => vm.group_id))) {
-      if (groupId === null) continue;
-      const group = await groupState(this.store, groupId);
-      groupLimits.set(groupId, group.status === 'active' ? group.settings.max_concurrent_vms : null);
-    }
     let scheduleRunning = 0;
     const groupRunning = new Map<string, number>();
     for (const state of states.values()) {
@@ -624,14 +632,14 @@ export class ExecutionManager {
         vm_context_id: vmId,
         dispatch_id: dispatchIds.get(vmId)!,
         facts: {
-          schedule_enabled: schedule.status === 'active' && schedule.settings.enabled,
+          schedule_enabled: scheduleNow.enabled,
           vm_scheduler_enabled: vm.status === 'registered' && vm.scheduler_enabled,
           // A VM unassigned since the plan was made counts as a disabled membership.
           membership_enabled: vm.status === 'registered' && vm.membership !== null && vm.membership.enabled,
           vm_status: vm.status === 'registered' ? vm.current_status : 'discovered',
           vm_has_active_job: activeHere || activeElsewhere,
           schedule_running_jobs: scheduleRunning,
-          schedule_max_concurrent_jobs: settings?.max_concurrent_jobs ?? (schedule.status === 'active' ? schedule.settings.max_concurrent_jobs : 1),
+          schedule_max_concurrent_jobs: settings?.max_concurrent_jobs ?? scheduleNow.max_concurrent_jobs,
           group_running_jobs: groupId === null ? 0 : (groupRunning.get(groupId) ?? 0),
           group_max_concurrent_vms: groupId === null ? null : (groupLimits.get(groupId) ?? null),
         },

@@ -303,6 +303,37 @@ for (const backend of ['sqlite', 'mariadb', 'esdb'] as const) describe(`executio
     assert.deepEqual(state.vms.map((v) => v.phase), ['completed', 'cancelled', 'cancelled']);
     assert.equal(h.fake.replicationPosts().length, 1);
   });
+  it('starts queued VMs when the group limit is raised, without waiting for a slot; skips the rest when the schedule is disabled', async () => {
+    const names = ['w-1', 'w-2', 'w-3', 'w-4'];
+    // Jobs that run for many polls: no slot frees during the test.
+    const scripts = Object.fromEntries(names.map((n) => [n, { pollsToFinish: 40 }]));
+    const h = await harness({ backend, start: '2026-05-01T10:00:00.000Z', vmNames: names, scripts });
+    const scheduleId = await h.createSchedule({ max_concurrent_jobs: 10, retry_attempts: 0 });
+    const groupId = await h.createGroup(scheduleId, { max_concurrent_vms: 1 });
+    for (const name of names) await h.assign(groupId, await h.registerVm(name));
+    const executionId = String((await h.api.post(`/schedules/${scheduleId}/trigger`, {})).body.execution_id);
+    const phases = async () => {
+      const s = await h.execution(executionId);
+      return s.status === 'absent' ? [] : s.vms.map((v) => v.phase);
+    };
+    await h.runUntil(async () => (await phases()).join() === 'running,queued,queued,queued', 60_000);
+
+    const raised = await h.api.patch(`/machine-groups/${groupId}`, { max_concurrent_vms: 3 });
+    assert.equal(raised.status, 200, JSON.stringify(raised.body));
+    await h.runUntil(async () => (await phases()).join() === 'running,running,running,queued', 60_000);
+    assert.equal(h.fake.maxActiveJobs(), 3);
+    assert.equal(h.fake.jobs().filter((job) => job.status !== 'completed').length, 3, 'the first job still runs: no slot was freed');
+
+    const disabled = await h.api.post(`/schedules/${scheduleId}/enable`, { enabled: false });
+    assert.equal(disabled.status, 200, JSON.stringify(disabled.body));
+    await h.runUntil(async () => (await phases()).at(3) === 'skipped', 60_000);
+    const state = await h.execution(executionId);
+    assert.ok(state.status !== 'absent');
+    assert.equal(state.vms.at(3)?.conflict_type, 'schedule_disabled');
+    assert.deepEqual((await phases()).slice(0, 3), ['running', 'running', 'running'], 'the running jobs go on');
+    assert.equal(h.fake.replicationPosts().length, 3);
+  });
+
   it('refuses a manual trigger of a disabled schedule (409), runs it with force (202)', async () => {
     const h = await harness({ backend, start: '2026-05-01T10:00:00.000Z', vmNames: ['f-1'] });
     const scheduleId = await h.createSchedule({ enabled: false, retry_attempts: 0 });
