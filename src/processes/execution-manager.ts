@@ -15,7 +15,7 @@
  *   VM in plan order with facts read just then; a JobRequested this instance
  *   appended is dispatched (VMA discovery, DispatchSent, OMA call under the
  *   dispatch id as Idempotency-Key) and its answer recorded; running jobs are
- *   polled every JOB_POLL_INTERVAL_SECONDS; a due retry is woken by a timer.
+ *   polled every JOB_POLL_INTERVAL_SECONDS from their start; a due retry is woken by a timer.
  *   Evaluations of all executions are serialised in this process, so the
  *   schedule and group limits hold across its executions.
  * - Reconciliation: a dispatch left without an answer (a crash, a creation
@@ -113,8 +113,8 @@ interface Driven {
   wake: { at: number; cancel: () => void } | null;
   /** The state whose running jobs were last given polls (see followJobs); null: none yet. */
   followed: ExecutionState | null;
-  /** Jobs whose poll ended since (job id -> VM id): polled again while they run. */
-  repoll: Map<string, string>;
+  /** Jobs whose poll ended since: polled again at `dueAt` while they run. */
+  repoll: Map<string, { vmId: string; dueAt: number }>;
 }
 
 export class ExecutionManager {
@@ -795,21 +795,31 @@ export class ExecutionManager {
    * Step 5: a poll timer per running job. Every job running in the state followed
    * last has one, or is in `repoll` once its poll ended: so only the VMs changed since
    * and those jobs are read, not every running job at every drive.
+   * The polls of a job keep their pace from its start (fixed rate): the next is due
+   * one interval after the last answer, not after that answer was recorded and the
+   * execution driven, which under load would stretch every interval.
    */
   private followJobs(id: string, state: ExecutionState): void {
     const d = this.driven.get(id);
-    for (const job of inFlightJobsChangedSince(state, d?.followed ?? null)) this.pollLater(id, job.job_id, job.vm_context_id);
-    if (!d) return;
-    for (const [jobId, vmId] of d.repoll) {
-      if (inFlightJob(state, jobId, vmId)) this.pollLater(id, jobId, vmId);
+    const nowMs = this.clock.now().getTime();
+    if (d) {
+      for (const [jobId, { vmId, dueAt }] of d.repoll) {
+        if (inFlightJob(state, jobId, vmId)) this.pollLater(id, jobId, vmId, dueAt, nowMs);
+      }
+      d.repoll.clear();
     }
-    d.repoll.clear();
-    d.followed = state;
+    // A new job's first poll is due one interval after its start (at once for a job
+    // that started longer ago, as after a restart); jobs polled already have a timer.
+    for (const job of inFlightJobsChangedSince(state, d?.followed ?? null)) {
+      this.pollLater(id, job.job_id, job.vm_context_id, Date.parse(job.started_at) + this.pollMs, nowMs);
+    }
+    if (d) d.followed = state;
   }
 
-  private pollLater(id: string, jobId: string, vmId: string): void {
+  private pollLater(id: string, jobId: string, vmId: string, dueAt: number, nowMs: number): void {
     if (this.polls.has(jobId)) return;
-    const cancel = this.timers.setTimeout(() => void this.track(this.pollJob(id, jobId, vmId)), this.pollMs);
+    const delay = Math.min(this.pollMs, Math.max(0, dueAt - nowMs));
+    const cancel = this.timers.setTimeout(() => void this.track(this.pollJob(id, jobId, vmId)), delay);
     this.polls.set(jobId, cancel);
   }
 
@@ -819,9 +829,11 @@ export class ExecutionManager {
     const underWay = () => undefined;
     this.polls.set(jobId, underWay);
     if (this.phase !== 'running') return;
+    let answeredAt: number | null = null;
     try {
       const answer = await this.gateway.replication.jobState(jobId);
       const at = this.clock.now();
+      answeredAt = at.getTime();
       const meta = { execution_id: id, job_id: jobId, vm_context_id: vmId, at: at.toISOString(), actor: 'process-manager' };
       if (answer === 'unknown') {
         this.logger.warn({ execution_id: id, job_id: jobId }, 'phantom job: the OMA does not know it');
@@ -839,7 +851,7 @@ export class ExecutionManager {
       if (!(error instanceof DomainError && error.kind === 'Conflict')) this.logger.warn({ err: error, execution_id: id, job_id: jobId }, 'job poll failed');
     } finally {
       if (this.polls.get(jobId) === underWay) this.polls.delete(jobId);
-      this.driven.get(id)?.repoll.set(jobId, vmId);
+      this.driven.get(id)?.repoll.set(jobId, { vmId, dueAt: (answeredAt ?? this.clock.now().getTime()) + this.pollMs });
       this.kick(id);
     }
   }

@@ -8,7 +8,7 @@ import { streamIds } from '../../src/domain/events.js';
 import { executionDetails } from '../../src/domain/execution.js';
 import { executionIdFor } from '../../src/domain/execution-ids.js';
 import { openReadModelDb } from '../../src/projections/read-model-db.js';
-import { ended, harness, VCENTER } from '../support/e2e-harness.js';
+import { ended, harness, POLL_SECONDS, VCENTER } from '../support/e2e-harness.js';
 import { driveUntil } from '../support/manual-clock.js';
 
 for (const backend of ['sqlite', 'mariadb', 'esdb'] as const) describe(`execution process manager, end to end, on ${backend}`, () => {
@@ -257,6 +257,27 @@ for (const backend of ['sqlite', 'mariadb', 'esdb'] as const) describe(`executio
     const executions = await h2.api.get(`/schedules/${scheduleId}/executions`);
     assert.equal(executions.body.total_count, 1);
   });
+  it('polls a job that ran through a downtime at once after the restart, then at the interval', async () => {
+    const h1 = await harness({ backend, start: '2026-05-01T10:00:00.000Z', vmNames: ['long-1'], scripts: { 'long-1': { pollsToFinish: 50 } } });
+    const scheduleId = await h1.createSchedule({ retry_attempts: 0 });
+    const groupId = await h1.createGroup(scheduleId);
+    await h1.assign(groupId, await h1.registerVm('long-1'));
+    const executionId = String((await h1.api.post(`/schedules/${scheduleId}/trigger`, {})).body.execution_id);
+    await h1.runUntil(async () => h1.fake.jobs().at(0)?.polls === 2, 5 * 60_000);
+    await h1.stop();
+
+    // Ten minutes down: the job's state is a whole interval and more out of date.
+    const h2 = await harness({ backend, start: new Date(h1.clock.now().getTime() + 10 * 60_000).toISOString(), vmNames: [], fake: h1.fake, dataDir: h1.dataDir, databaseUrl: h1.databaseUrl });
+    await h2.runUntil(async () => h1.fake.jobs().at(0)?.polls === 3, 1000);
+    const afterRestart = h2.clock.now().getTime();
+    await h2.runUntil(async () => h1.fake.jobs().at(0)?.polls === 4, 2 * POLL_SECONDS * 1000);
+    assert.equal(h2.clock.now().getTime() - afterRestart, POLL_SECONDS * 1000, 'the next poll one interval later');
+    const state = await h2.execution(executionId);
+    assert.ok(state.status !== 'absent');
+    assert.equal(state.vms.at(0)?.phase, 'running');
+    assert.equal(h1.fake.replicationPosts().length, 1);
+  });
+
   it('queues VMs over the schedule limit (max_concurrent), and skips a due run while the last one runs (skip_if_running)', async () => {
     const names = ['q-1', 'q-2', 'q-3', 'q-4', 'q-5'];
     const scripts = Object.fromEntries(names.map((n) => [n, { pollsToFinish: 3 }]));
