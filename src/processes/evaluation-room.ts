@@ -18,12 +18,16 @@ export interface RoundLimits {
 export interface EvaluationRoom {
   /** Whether a queued VM of this group would find a slot, after the VMs taken so far. */
   fits(vm: Pick<VmRun, 'group_id'>): boolean;
+  /** Whether a queued VM of any of these groups would (null: VMs without a group). */
+  fitsAny(groupIds: Iterable<string | null>): boolean;
   /** Counts a VM put in the batch (pending or queued: either may take a slot). */
   take(vm: Pick<VmRun, 'group_id'>): void;
 }
 
+const UNBOUNDED: EvaluationRoom = { fits: () => true, fitsAny: () => true, take: () => undefined };
+
 export function evaluationRoom(current: ExecutionRecord, others: ReadonlyMap<string, ExecutionRecord>, limits: RoundLimits): EvaluationRoom {
-  if (current.settings === null || (!limits.scheduleEnabled && !current.force)) return { fits: () => true, take: () => undefined };
+  if (current.settings === null || (!limits.scheduleEnabled && !current.force)) return UNBOUNDED;
   let scheduleFree = current.settings.max_concurrent_jobs;
   const groupFree = new Map<string, number>();
   for (const [groupId, limit] of limits.groupLimits) if (limit !== null) groupFree.set(groupId, limit);
@@ -35,11 +39,16 @@ export function evaluationRoom(current: ExecutionRecord, others: ReadonlyMap<str
       if (free !== undefined) groupFree.set(groupId, free - held);
     }
   }
+  const groupFits = (groupId: string | null) => {
+    const free = groupId === null ? undefined : groupFree.get(groupId);
+    return free === undefined || free > 0;
+  };
   return {
-    fits(vm) {
+    fits: (vm) => scheduleFree > 0 && groupFits(vm.group_id),
+    fitsAny(groupIds) {
       if (scheduleFree <= 0) return false;
-      const free = vm.group_id === null ? undefined : groupFree.get(vm.group_id);
-      return free === undefined || free > 0;
+      for (const groupId of groupIds) if (groupFits(groupId)) return true;
+      return false;
     },
     take(vm) {
       scheduleFree -= 1;

@@ -501,11 +501,15 @@ export class ExecutionManager {
     // VMs queued before are taken only as far as the free slots go (evaluation-room.ts):
     // a drive after every poll must not read and evaluate queued VMs only to queue them
     // again, and a wave of freed slots is filled in one batch.
-    const queuedGroups = new Set(vms.flatMap((vm) => (vm.phase === 'queued' && vm.group_id !== null ? [vm.group_id] : [])));
-    const limits = vms.some((vm) => vm.phase === 'queued') ? await this.limitFacts(state.schedule_id, queuedGroups) : null;
+    const queuedGroups = new Set<string | null>();
+    let notQueuedLeft = 0;
+    for (const vm of vms) {
+      if (vm.phase === 'queued') queuedGroups.add(vm.group_id);
+      else notQueuedLeft += 1;
+    }
+    const limits = queuedGroups.size > 0 ? await this.limitFacts(state.schedule_id, [...queuedGroups].filter((g) => g !== null)) : null;
     const roomIn = (current: ExecutionRecord) => (limits === null ? null : evaluationRoom(current, others, { scheduleEnabled: limits.schedule.enabled, groupLimits: limits.groupLimits }));
-    const roomNow = roomIn(state);
-    if (roomNow !== null && vms.every((vm) => vm.phase === 'queued' && !roomNow.fits(vm))) return state; // every VM waits for a slot
+    if (notQueuedLeft === 0 && roomIn(state)?.fitsAny(queuedGroups) === false) return state; // every VM waits for a slot
     const head = await this.store.headPosition();
     let readModelsCaughtUp = head === null;
     // Once a limit is found reached in this round, VMs already queued behind it wait
@@ -524,7 +528,13 @@ export class ExecutionManager {
       const batch: VmRun[] = [];
       for (; next < vms.length && batch.length < EVALUATION_BATCH; next += 1) {
         const vm = vms[next]!;
-        if (vm.phase === 'queued' && (scheduleFull || fullGroups.has(vm.group_id) || room?.fits(vm) === false)) continue; // waits for a freed slot
+        if (vm.phase !== 'queued') {
+          notQueuedLeft -= 1;
+        } else if (scheduleFull || fullGroups.has(vm.group_id) || room?.fits(vm) === false) {
+          // Waits for a freed slot; when every VM left does, the round is over.
+          if (notQueuedLeft === 0 && (scheduleFull || room?.fitsAny([...queuedGroups].filter((g) => !fullGroups.has(g))) === false)) next = vms.length;
+          continue;
+        }
         batch.push(vm);
         room?.take(vm);
       }

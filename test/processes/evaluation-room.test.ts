@@ -78,6 +78,17 @@ describe('evaluation room: how many queued VMs a batch takes', () => {
     assert.equal(room.fits({ group_id: null }), true);
   });
 
+  it('says whether a VM of any of some groups would still find a slot', () => {
+    const current = execution('e1', vmIds('v', 8), 2, { maxJobs: 4 });
+    const room = evaluationRoom(current, new Map(), { scheduleEnabled: true, groupLimits: new Map([['g1', 2], ['g2', 5]]) });
+    assert.equal(room.fitsAny(['g1']), false, 'g1 holds its 2');
+    assert.equal(room.fitsAny(['g1', 'g2']), true);
+    room.take({ group_id: 'g2' });
+    room.take({ group_id: 'g2' });
+    assert.equal(room.fitsAny(['g1', 'g2', null]), false, 'the schedule holds its 4');
+    assert.equal(room.fitsAny([]), false);
+  });
+
   it('takes every queued VM of a disabled schedule (they are skipped), but keeps the limits for a forced execution', () => {
     const current = execution('e1', vmIds('v', 8), 2);
     assert.equal(taken(evaluationRoom(current, new Map(), limits(2, false))), 100);
