@@ -3,7 +3,7 @@
  * the expected revision; on a concurrency conflict read again and decide again.
  */
 import type { Decider } from '../domain/decider.js';
-import { WrongExpectedVersionError, type EventStore, type NewEvent, type Position } from '../eventstore/event-store.js';
+import { WrongExpectedVersionError, type EventStore, type NewEvent, type Position, type RecordedEvent } from '../eventstore/event-store.js';
 import { cachedState, rememberState } from './aggregate-cache.js';
 import { metadataOf, type CommandContext } from './command-context.js';
 import { newEventId } from './event-ids.js';
@@ -95,9 +95,36 @@ export async function loadState<C, E extends DomainEventShape, S>(
   decider: Decider<C, E, S>,
 ): Promise<{ state: S; revision: number | null }> {
   const cached = cachedState<S>(store, streamId, decider);
+  const events = await store.readStream(streamId, { fromRevision: nextRevisionOf(cached) });
+  return foldRead(store, streamId, decider, cached, events);
+}
+
+/** loadState of several streams of one decider, read together (EventStore.readStreams); in the order given. */
+export async function loadStates<C, E extends DomainEventShape, S>(
+  store: EventStore,
+  streamIds: readonly string[],
+  decider: Decider<C, E, S>,
+): Promise<Array<{ state: S; revision: number | null }>> {
+  const cached = streamIds.map((streamId) => cachedState<S>(store, streamId, decider));
+  const reads = await store.readStreams(streamIds.map((streamId, i) => ({ streamId, fromRevision: nextRevisionOf(cached[i] ?? null) })));
+  return streamIds.map((streamId, i) => foldRead(store, streamId, decider, cached[i] ?? null, reads[i]!));
+}
+
+/** The first revision a cached state has not seen (0: none cached, or an absent stream cached). */
+function nextRevisionOf(cached: { revision: number | null } | null): number {
+  return cached === null || cached.revision === null ? 0 : cached.revision + 1;
+}
+
+/** The cached state (or the initial one) with the events read since folded onto it, remembered. */
+function foldRead<C, E extends DomainEventShape, S>(
+  store: EventStore,
+  streamId: string,
+  decider: Decider<C, E, S>,
+  cached: { state: S; revision: number | null } | null,
+  events: readonly RecordedEvent[],
+): { state: S; revision: number | null } {
   let state = cached?.state ?? decider.initialState;
   let revision = cached?.revision ?? null;
-  const events = await store.readStream(streamId, revision === null ? {} : { fromRevision: revision + 1 });
   for (const recorded of events) {
     state = decider.evolve(state, { type: recorded.type, data: recorded.data } as unknown as E);
     revision = recorded.revision;

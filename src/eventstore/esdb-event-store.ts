@@ -36,6 +36,7 @@ import {
   type ReadAllOptions,
   type ReadStreamOptions,
   type RecordedEvent,
+  type StreamReadRequest,
   type SubscribeOptions,
 } from './event-store.js';
 
@@ -152,6 +153,11 @@ class EsdbEventStore implements EventStore {
       throw error;
     }
     return events;
+  }
+
+  /** EventStoreDB reads one stream per call: the reads go out together. */
+  readStreams(requests: readonly StreamReadRequest[]): Promise<RecordedEvent[][]> {
+    return Promise.all(requests.map((request) => this.readStream(request.streamId, { fromRevision: request.fromRevision })));
   }
 
   /**

@@ -63,6 +63,12 @@ export interface ReadStreamOptions {
   maxCount?: number;
 }
 
+export interface StreamReadRequest {
+  streamId: string;
+  /** Inclusive start revision. */
+  fromRevision: number;
+}
+
 export interface ReadAllOptions {
   /** Exclusive: events strictly after this position. Absent: from the start. */
   after?: Position | null;
@@ -103,6 +109,12 @@ export interface EventStore {
   append(streamId: string, events: NewEvent[], expectedRevision: ExpectedRevision): Promise<AppendResult>;
   /** Events of one stream; an absent stream reads as []. */
   readStream(streamId: string, options?: ReadStreamOptions): Promise<RecordedEvent[]>;
+  /**
+   * Several streams read forwards, each from its own revision: one answer per
+   * request, in the requests' order, each as readStream would give it. In one round
+   * trip where the adapter can (a batch of checks reads many small streams at once).
+   */
+  readStreams(requests: readonly StreamReadRequest[]): Promise<RecordedEvent[][]>;
   /** A page of the whole log in position order. */
   readAll(options?: ReadAllOptions): Promise<RecordedEvent[]>;
   /**

@@ -1,5 +1,5 @@
 import mysql, { type Pool, type PoolConnection, type PoolOptions, type ResultSetHeader, type RowDataPacket } from 'mysql2/promise';
-import { WrongExpectedVersionError, type AppendResult, type ExpectedRevision, type NewEvent, type Position, type RecordedEvent } from './event-store.js';
+import { WrongExpectedVersionError, type AppendResult, type ExpectedRevision, type NewEvent, type Position, type RecordedEvent, type StreamReadRequest } from './event-store.js';
 import {
   committedColumns,
   explainAppendFailure,
@@ -111,6 +111,9 @@ const TEXT_PACKET_CHARS = 120_000;
  * (DATETIME(3) is UTC here), cheaper than a Date per row turned into that string.
  */
 const READ_COLUMNS = `CAST(position AS CHAR), event_id, stream_id, revision, type, data, metadata, CONCAT(LEFT(DATE_FORMAT(recorded_at, '%Y-%m-%dT%H:%i:%s.%f'), 23), 'Z')`;
+/** Streams read by one SELECT of readStreams, and the sizes its statements are padded to. */
+const STREAMS_PER_READ = 64;
+const READ_SIZES = [1, 4, 16, STREAMS_PER_READ];
 /** `revision <= ?` with no start: the INT column's maximum. */
 const MAX_REVISION = 2_147_483_647;
 
@@ -626,6 +629,41 @@ class MariaDbEventLog implements SqlEventLog {
     const parameters: (string | number)[] = [streamId, fromRevision ?? (forwards ? 0 : MAX_REVISION)];
     if (maxCount !== null) parameters.push(maxCount);
     return this.readEvents(`WHERE stream_id = ? AND ${condition} ORDER BY revision ${order}${limit}`, parameters);
+  }
+
+  /**
+   * One SELECT per STREAMS_PER_READ streams. A request list is padded to the next of a
+   * few sizes with its last request (same rows, read once), so that the read pool
+   * prepares a handful of statements, not one per length.
+   */
+  async readStreams(requests: readonly StreamReadRequest[]): Promise<RecordedEvent[][]> {
+    const answers = requests.map((): RecordedEvent[] => []);
+    const chunks: Promise<void>[] = [];
+    for (let start = 0; start < requests.length; start += STREAMS_PER_READ) {
+      const chunk = requests.slice(start, start + STREAMS_PER_READ);
+      const size = READ_SIZES.find((s) => s >= chunk.length)!;
+      const parameters: (string | number)[] = [];
+      for (let i = 0; i < size; i += 1) {
+        const request = chunk[Math.min(i, chunk.length - 1)]!;
+        parameters.push(request.streamId, request.fromRevision);
+      }
+      const terms = Array.from({ length: size }, () => '(stream_id = ? AND revision >= ?)').join(' OR ');
+      chunks.push(
+        this.readEvents(`WHERE ${terms} ORDER BY stream_id, revision`, parameters).then((events) => {
+          const byStream = new Map<string, RecordedEvent[]>();
+          for (const event of events) {
+            const list = byStream.get(event.streamId);
+            if (list) list.push(event);
+            else byStream.set(event.streamId, [event]);
+          }
+          for (const [i, request] of chunk.entries()) {
+            answers[start + i] = (byStream.get(request.streamId) ?? []).filter((event) => event.revision >= request.fromRevision);
+          }
+        }),
+      );
+    }
+    await Promise.all(chunks);
+    return answers;
   }
 
   readAll(after: number, maxCount: number): Promise<RecordedEvent[]> {

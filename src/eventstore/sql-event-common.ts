@@ -7,6 +7,7 @@ import {
   type NewEvent,
   type Position,
   type RecordedEvent,
+  type StreamReadRequest,
 } from './event-store.js';
 import { EVENT_ID_UNIQUE_INDEX, type NewEventRow, type SqlDialect } from './sql-event-schema.js';
 
@@ -29,6 +30,8 @@ export interface SqlEventLog {
    * Each log decodes its own rows: SQLite reads them as arrays, cheaper than objects.
    */
   readStream(streamId: string, forwards: boolean, fromRevision: number | null, maxCount: number | null): Promise<RecordedEvent[]>;
+  /** EventStore.readStreams: several streams forwards, each from its revision, one answer per request. */
+  readStreams(requests: readonly StreamReadRequest[]): Promise<RecordedEvent[][]>;
   /** Events with position > `after` (0: from the start), in position order. */
   readAll(after: number, maxCount: number): Promise<RecordedEvent[]>;
   headPosition(): Promise<Position | null>;

@@ -8,6 +8,7 @@ import {
   type ReadAllOptions,
   type ReadStreamOptions,
   type RecordedEvent,
+  type StreamReadRequest,
   type SubscribeOptions,
 } from './event-store.js';
 import { openMariaDbEventLog } from './mariadb-event-log.js';
@@ -171,6 +172,10 @@ export class SqlEventStore implements EventStore {
     if (maxCount !== null && maxCount <= 0) return [];
     const forwards = (options.direction ?? 'forwards') === 'forwards';
     return this.log.readStream(streamId, forwards, options.fromRevision ?? null, maxCount);
+  }
+
+  readStreams(requests: readonly StreamReadRequest[]): Promise<RecordedEvent[][]> {
+    return requests.length === 0 ? Promise.resolve([]) : this.log.readStreams(requests);
   }
 
   async readAll(options: ReadAllOptions = {}): Promise<RecordedEvent[]> {

@@ -1,6 +1,6 @@
 import Database from 'better-sqlite3';
 import { BACKSTOP_AUTOCHECKPOINT_PAGES, startWalCheckpointer, type WalCheckpointer } from '../sqlite/wal-checkpointer.js';
-import type { AppendResult, ExpectedRevision, NewEvent, Position, RecordedEvent } from './event-store.js';
+import type { AppendResult, ExpectedRevision, NewEvent, Position, RecordedEvent, StreamReadRequest } from './event-store.js';
 import {
   committedColumns,
   explainAppendFailure,
@@ -254,6 +254,11 @@ class SqliteEventLog implements SqlEventLog {
     return forwards
       ? this.readForwardsStatements.all([streamId, fromRevision ?? 0], maxCount)
       : this.readBackwardsStatements.all([streamId, fromRevision ?? Number.MAX_SAFE_INTEGER], maxCount);
+  }
+
+  async readStreams(requests: readonly StreamReadRequest[]): Promise<RecordedEvent[][]> {
+    // Each a prepared statement run in-process: no round trip to save.
+    return requests.map((request) => this.readForwardsStatements.all([request.streamId, request.fromRevision], null));
   }
 
   async readAll(after: number, maxCount: number): Promise<RecordedEvent[]> {

@@ -6,7 +6,7 @@
  * written with is stamped by whoever builds its metadata.
  */
 import { map, type Observable } from 'rxjs';
-import type { AppendResult, EventStore, ExpectedRevision, NewEvent, Position, ReadAllOptions, ReadStreamOptions, RecordedEvent, SubscribeOptions } from './event-store.js';
+import type { AppendResult, EventStore, ExpectedRevision, NewEvent, Position, ReadAllOptions, ReadStreamOptions, RecordedEvent, StreamReadRequest, SubscribeOptions } from './event-store.js';
 
 /** The data of a `type` event stored in `version`, lifted to the current version; null when nothing changes. */
 export type EventDataUpcaster = (type: string, data: Record<string, unknown>, version: number) => { data: Record<string, unknown>; version: number } | null;
@@ -31,6 +31,10 @@ export class UpcastingEventStore implements EventStore {
 
   async readStream(streamId: string, options?: ReadStreamOptions): Promise<RecordedEvent[]> {
     return (await this.inner.readStream(streamId, options)).map((event) => this.current(event));
+  }
+
+  async readStreams(requests: readonly StreamReadRequest[]): Promise<RecordedEvent[][]> {
+    return (await this.inner.readStreams(requests)).map((events) => events.map((event) => this.current(event)));
   }
 
   async readAll(options?: ReadAllOptions): Promise<RecordedEvent[]> {

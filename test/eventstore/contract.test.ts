@@ -266,6 +266,29 @@ function defineContract(makeAdapter: () => AdapterUnderTest): void {
     assert.deepEqual(revisions(await store.readStream(streamId, { fromRevision: 5 })), []);
   });
 
+  it('reads several streams at once, each from its own revision, as readStream reads each', async () => {
+    // More streams than one SQL read takes, of different lengths, absent ones and one asked twice.
+    const streams = Array.from({ length: 70 }, (_, i) => newStreamId(`many-${i}`));
+    await Promise.all(streams.map((streamId, i) => (i % 7 === 6 ? Promise.resolve() : store.append(streamId, Array.from({ length: (i % 4) + 1 }, (_, n) => newEvent(`E${n}`, { i, n })), 'no_stream'))));
+    const requests = streams.map((streamId, i) => ({ streamId, fromRevision: i % 3 }));
+    requests.push({ streamId: streams[3]!, fromRevision: 0 }, { streamId: newStreamId('never-written'), fromRevision: 0 });
+
+    const answers = await store.readStreams(requests);
+    assert.equal(answers.length, requests.length);
+    for (const [i, request] of requests.entries()) {
+      const one = await store.readStream(request.streamId, { fromRevision: request.fromRevision });
+      assert.deepEqual(answers[i], one, `request ${i}: ${request.streamId} from ${request.fromRevision}`);
+    }
+    const revisions = (events: RecordedEvent[] | undefined) => events?.map((event) => event.revision);
+    assert.deepEqual(revisions(answers[3]), [0, 1, 2, 3], 'four events, from 0');
+    assert.deepEqual(revisions(answers[2]), [2], 'three events, from 2');
+    assert.deepEqual(revisions(answers[4]), [], 'one event, from 1');
+    assert.deepEqual(revisions(answers[6]), [], 'never written');
+    assert.deepEqual(revisions(answers.at(-2)), [0, 1, 2, 3], 'the same stream asked twice');
+    assert.deepEqual(answers.at(-1), []);
+    assert.deepEqual(await store.readStreams([]), []);
+  });
+
   it('reads an absent stream as []', async () => {
     assert.deepEqual(await store.readStream(newStreamId('never-written')), []);
     assert.deepEqual(await store.readStream(newStreamId('never-written'), { direction: 'backwards' }), []);
