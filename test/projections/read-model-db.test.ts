@@ -107,6 +107,26 @@ function describeReadModelDb(label: string, open: () => Promise<{ open(): Promis
       }
     });
 
+    it('keeps long and short texts exactly: quotes, backslashes, NUL, Ctrl-Z, newlines, placeholders, non-ASCII', async () => {
+      const db = await target.open();
+      try {
+        const store = rowStoreFor(db);
+        const tricky = `it's "quoted" \\ back\\slash \\' \0 nul \x1a ctrl-z \n\r\t ? ?? é 漢 🙂 {"a":"b\\"c"}`;
+        const long = JSON.stringify({ vms: Array.from({ length: 200 }, (_, i) => ({ i, name: `vm-${i}`, note: tricky })) });
+        assert.ok(long.length > 10_000);
+        const rows = [
+          { ...scheduleRow, id: 'text-long', description: long },
+          { ...scheduleRow, id: 'text-short', description: tricky },
+          { ...scheduleRow, id: 'text-long-raw', description: tricky.repeat(400) },
+        ];
+        await store.inTransaction((trx) => trx.upsertRows('replication_schedules', 'id', rows));
+        const loaded = await store.loadRows('replication_schedules', 'id', rows.map((row) => row.id));
+        for (const row of rows) assert.equal(loaded.get(row.id)?.description, row.description, row.id);
+      } finally {
+        await db.close();
+      }
+    });
+
     it('writes nothing of a transaction one of whose statements fails', async () => {
       const db = await target.open();
       try {
