@@ -25,6 +25,7 @@ import {
   type ScheduleFacts,
 } from '../../src/domain/execution.js';
 import { given } from './given-when-then.js';
+import { clearEvaluationFacts } from '../support/evaluation-facts.js';
 
 const EX = 'e1';
 const T0 = Date.parse('2026-05-01T10:00:00.000Z');
@@ -90,18 +91,7 @@ const start = (ids: string[], over: { schedule?: Partial<ScheduleFacts> | null; 
   actor: 'pm',
 });
 
-const facts = (over: Partial<EvaluationFacts> = {}): EvaluationFacts => ({
-  schedule_enabled: true,
-  vm_scheduler_enabled: true,
-  membership_enabled: true,
-  vm_status: 'ready_for_failover',
-  vm_has_active_job: false,
-  schedule_running_jobs: 0,
-  schedule_max_concurrent_jobs: 5,
-  group_running_jobs: 0,
-  group_max_concurrent_vms: 5,
-  ...over,
-});
+const facts = (over: Partial<EvaluationFacts> = {}): EvaluationFacts => clearEvaluationFacts(over);
 
 const evaluate = (vm: string, at: string, over: Partial<EvaluationFacts> = {}, dispatch_id = `d-${vm}`): ExecutionCommand => ({
   type: 'EvaluateVm',

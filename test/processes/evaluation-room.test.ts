@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import type { ExecutionEvent } from '../../src/domain/execution-events.js';
 import { executionDecider, type ExecutionRecord } from '../../src/domain/execution.js';
 import { evaluationRoom, type RoundLimits } from '../../src/processes/evaluation-room.js';
+import { clearEvaluationFacts } from '../support/evaluation-facts.js';
 
 const AT = '2026-05-01T10:00:00.000Z';
 
@@ -116,17 +117,12 @@ describe('evaluation room: how many queued VMs a batch takes', () => {
           evaluations: queued.map((vm) => ({
             vm_context_id: vm,
             dispatch_id: `x-${vm}`,
-            facts: {
-              schedule_enabled: true,
-              vm_scheduler_enabled: true,
-              membership_enabled: true,
-              vm_status: 'ready_for_failover',
-              vm_has_active_job: false,
+            facts: clearEvaluationFacts({
               schedule_running_jobs: held + otherHeld,
               schedule_max_concurrent_jobs: maxJobs,
               group_running_jobs: held + otherHeld,
               group_max_concurrent_vms: groupLimit,
-            },
+            }),
           })),
         },
         current,

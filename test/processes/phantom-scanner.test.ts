@@ -15,6 +15,7 @@ import { GatewayError } from '../../src/integrations/gateway-errors.js';
 import type { VmaJobStatus } from '../../src/integrations/replication-gateway.js';
 import { PhantomScanner } from '../../src/processes/phantom-scanner.js';
 import { apiClient } from '../support/api-client.js';
+import { clearEvaluationFacts } from '../support/evaluation-facts.js';
 import { ManualClock } from '../support/manual-clock.js';
 import { startTestService, type TestService } from '../support/test-service.js';
 
@@ -86,17 +87,7 @@ describe('phantom scanner', () => {
         execution_id: executionId,
         vm_context_id: vm,
         dispatch_id: `d-${counter}`,
-        facts: {
-          schedule_enabled: true,
-          vm_scheduler_enabled: true,
-          membership_enabled: true,
-          vm_status: 'ready_for_failover',
-          vm_has_active_job: false,
-          schedule_running_jobs: 0,
-          schedule_max_concurrent_jobs: 5,
-          group_running_jobs: 0,
-          group_max_concurrent_vms: 5,
-        },
+        facts: clearEvaluationFacts(),
         at,
         actor: 'test',
       },

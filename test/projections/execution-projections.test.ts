@@ -37,6 +37,7 @@ import { vmContextsProjection } from '../../src/projections/vm-contexts.projecti
 import { createTestDatabase } from '../support/mariadb.js';
 import * as f from './fixtures.js';
 import { readWholeLog, referenceSnapshot, rowsOf, snapshotReadModels, type Snapshot } from './read-model-snapshot.js';
+import { clearEvaluationFacts } from '../support/evaluation-facts.js';
 
 // ---------------------------------------------------------------------------
 // Histories
@@ -86,18 +87,7 @@ const scheduleFacts = (over: Partial<ScheduleFacts> = {}): ScheduleFacts => ({
   ...over,
 });
 
-const facts = (over: Partial<EvaluationFacts> = {}): EvaluationFacts => ({
-  schedule_enabled: true,
-  vm_scheduler_enabled: true,
-  membership_enabled: true,
-  vm_status: 'ready_for_failover',
-  vm_has_active_job: false,
-  schedule_running_jobs: 0,
-  schedule_max_concurrent_jobs: 2,
-  group_running_jobs: 0,
-  group_max_concurrent_vms: 5,
-  ...over,
-});
+const facts = (over: Partial<EvaluationFacts> = {}): EvaluationFacts => clearEvaluationFacts({ schedule_max_concurrent_jobs: 2, ...over });
 
 interface ExecutionHistory {
   appends: Append[];
