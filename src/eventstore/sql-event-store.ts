@@ -314,10 +314,9 @@ export class SqlEventStore implements EventStore {
       this.pollInFlight = false;
     }
     // Past what this instance appended and what the last poll saw, with none of its own
-    // appends under way meanwhile (their commits may show before localHead does): another
-    // process appended. (Its events among this instance's own show no such growth, but
-    // the subscriptions that own appends wake read them anyway.)
-    // (An own append still under way now began before the poll or during it: both counted.)
+    // appends under way before or during the poll (their commits may show before
+    // localHead does): another process appended. (Its events among this instance's own
+    // show no such growth, but the subscriptions that own appends wake read them anyway.)
     const ownMeanwhile = ownBefore.inFlight > 0 || this.ownAppendsBegun !== ownBefore.begun;
     if (!ownMeanwhile && head > Math.max(this.polledHead, this.localHead)) this.lastForeignAppendAt = performance.now();
     if (Number.isFinite(head)) this.polledHead = Math.max(this.polledHead, head);
